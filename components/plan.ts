@@ -1,0 +1,350 @@
+// The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
+// from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
+import { Role, ROLES, RoleTopology, Topology, TopologyError } from "./topology";
+
+/** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
+export const NODE_PORT_STRIDE = 8;
+/** The decode role shifts its serve, side-channel and DP-master ports by this much (as the launcher does). */
+export const DECODE_PORT_SHIFT = 1000;
+/** The symbolic address of a dedicated router host until it is bound. */
+export const ROUTER_HOST = "router";
+
+export interface InstancePlan {
+  readonly role: Role;
+  /** Name of the node that runs it (`prefill-0`, or `pd-0` when colocated). */
+  readonly node: string;
+  readonly nodeRank: number;
+  /** Local index on its node (the seed's instance id). */
+  readonly instance: number;
+  readonly dpRank: number | null;
+  /** The `vllm serve --port`. */
+  readonly port: number;
+  /** The side-channel port vLLM actually binds: the env value plus the DP rank; tpSize ports are reserved from it. */
+  readonly sideChannelPort: number;
+  readonly dpMasterAddress: string | null;
+  readonly dpMasterPort: number | null;
+  readonly hpuModules: readonly number[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly argv: readonly string[];
+  /** `<role>_<instance>`: the tail of the log file name `vllm_server_<timestamp>_<role>_<instance>.log`. */
+  readonly logName: string;
+}
+
+export interface NodePlan {
+  /** `prefill-<rank>`, `decode-<rank>`, or `pd-<rank>` when both roles share the node. */
+  readonly name: string;
+  readonly rank: number;
+  readonly roles: readonly Role[];
+  /** The node's address: bound, or its symbolic name until the machine exists. */
+  readonly address: string;
+  readonly hpuModules: readonly number[];
+  readonly instances: readonly InstancePlan[];
+}
+
+export interface RouterPlan {
+  /** The node it runs on, or `router` for a dedicated host. */
+  readonly host: string;
+  readonly address: string;
+  readonly port: number;
+  readonly prefillUrls: readonly string[];
+  readonly decodeUrls: readonly string[];
+  readonly argv: readonly string[];
+}
+
+export interface ClusterPlan {
+  readonly topology: Topology;
+  readonly nodes: readonly NodePlan[];
+  readonly instances: readonly InstancePlan[];
+  readonly router: RouterPlan;
+}
+
+export interface PlanOptions {
+  /** Node (and `router`) addresses known so far; unknown ones stay symbolic. */
+  readonly addresses?: Readonly<Record<string, string>>;
+  /** Explicit DP master address per role (the launcher's `--dp-master-ip`); default: the role's rank-0 node. */
+  readonly dpMaster?: Readonly<Partial<Record<Role, string>>>;
+}
+
+const roleShift = (role: Role) => (role === "decode" ? DECODE_PORT_SHIFT : 0);
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
+export function nodeName(topology: Topology, role: Role, rank: number): string {
+  return topology.colocate ? `pd-${rank}` : `${role}-${rank}`;
+}
+
+/** The seed's port formulas (decision 1): serve, side-channel env value and DP master port of one instance. */
+export function instancePorts(topology: Topology, role: Role, nodeRank: number, instance: number) {
+  const shift = roleShift(role);
+  const offset = NODE_PORT_STRIDE * nodeRank + instance;
+  return {
+    port: topology.ports.base + shift + offset,
+    sideChannelEnvPort: topology.ports.channelBase + shift + offset,
+    dpMasterPort: topology.ports.dpMaster + shift,
+  };
+}
+
+/** DP rank of an instance (decision 2), or null when the role runs without data parallelism. */
+export function dpRankOf(r: RoleTopology, nodeRank: number, instance: number): number | null {
+  return r.dpSize > 1 ? r.instancesPerNode * nodeRank + instance : null;
+}
+
+/** HPU modules of an instance (decision 3); with colocate, decode takes the modules after prefill's. */
+export function hpuModulesOf(topology: Topology, role: Role, instance: number): number[] {
+  const r = topology[role];
+  const first = (role === "decode" && topology.colocate ? topology.prefill.instancesPerNode * topology.prefill.tpSize : 0) + instance * r.tpSize;
+  return Array.from({ length: r.tpSize }, (_, k) => first + k);
+}
+
+/** UCX transports for a role: `hpu` buffers need `gaudi_gdr`, added once (decision 4). */
+export function ucxTlsOf(r: RoleTopology): string {
+  const tls = r.nixl.ucxTls.split(",");
+  return r.nixl.bufferDevice === "hpu" && !tls.includes("gaudi_gdr") ? [...tls, "gaudi_gdr"].join(",") : tls.join(",");
+}
+
+/** The `--kv-transfer-config` JSON (decision 5), built as an object and serialized once. */
+export function kvTransferConfig(r: RoleTopology): string {
+  return JSON.stringify({
+    kv_connector: "NixlConnector",
+    kv_role: r.role === "prefill" ? "kv_producer" : "kv_consumer",
+    kv_buffer_device: r.nixl.bufferDevice,
+    kv_connector_extra_config: { backends: [r.nixl.backend] },
+  });
+}
+
+/** Gaudi bucketing of a role: prefill buckets prompts, decode runs exponential buckets (reference/launcher-facts.md). */
+export function bucketEnv(r: RoleTopology): Record<string, string> {
+  if (r.role === "decode") {
+    return {
+      VLLM_MOE_CHUNK: "64, 128",
+      VLLM_MOE_TOKEN_BOUNDARY: "2048, 4096",
+      VLLM_EXPONENTIAL_BUCKETING: "true",
+      VLLM_PROMPT_QUERY_BUCKET_MIN: "1",
+      VLLM_PROMPT_QUERY_BUCKET_STEP: "1",
+      VLLM_PROMPT_QUERY_BUCKET_MAX: "1",
+    };
+  }
+  const promptBsMax = roundUp(Math.min(Math.floor(r.maxNumBatchedTokens / 128), r.maxNumSeqs, 8), 2);
+  return {
+    VLLM_SUPPORT_MOE_CHUNK: "false",
+    VLLM_EXPONENTIAL_BUCKETING: "false",
+    VLLM_PROMPT_BS_BUCKET_MIN: "1",
+    VLLM_PROMPT_BS_BUCKET_STEP: "2",
+    VLLM_PROMPT_BS_BUCKET_MAX: String(promptBsMax),
+    VLLM_PROMPT_QUERY_BUCKET_MIN: "128",
+    VLLM_PROMPT_QUERY_BUCKET_STEP: "128",
+    VLLM_PROMPT_QUERY_BUCKET_MAX: String(roundUp(r.maxModelLen, 128)),
+    VLLM_DECODE_BS_BUCKET_MIN: "1",
+    VLLM_DECODE_BS_BUCKET_STEP: "1",
+    VLLM_DECODE_BS_BUCKET_MAX: "1",
+    VLLM_DECODE_BLOCK_BUCKET_MIN: "2",
+    VLLM_DECODE_BLOCK_BUCKET_STEP: "1",
+    VLLM_DECODE_BLOCK_BUCKET_MAX: "2",
+    ...(r.prefixCaching ? {} : { VLLM_PROMPT_CTX_BUCKET_MAX: "0" }),
+  };
+}
+
+interface InstanceSite {
+  readonly role: Role;
+  readonly node: string;
+  readonly nodeRank: number;
+  readonly instance: number;
+  readonly sideChannelHost: string;
+  readonly dpMasterAddress: string;
+}
+
+function instanceEnv(topology: Topology, r: RoleTopology, site: InstanceSite, sideChannelEnvPort: number, modules: number[]): Record<string, string> {
+  const env: Record<string, string> = {
+    VLLM_USE_V1: "1",
+    PT_HPU_LAZY_MODE: "1",
+    PT_HPU_ENABLE_LAZY_COLLECTIVES: "1",
+    VLLM_SCALE_ADJUSTMENT: "0",
+    VLLM_NIXL_SIDE_CHANNEL_HOST: site.sideChannelHost,
+    VLLM_NIXL_SIDE_CHANNEL_PORT: String(sideChannelEnvPort),
+    UCX_TLS: ucxTlsOf(r),
+    VLLM_NIXL_DEVICE_TO_DEVICE: String(r.nixl.bufferDevice === "hpu"),
+    HABANA_VISIBLE_MODULES: modules.join(","),
+    ...bucketEnv(r),
+  };
+  if (r.nixl.bufferDevice === "hpu") env.UCX_MEMTYPE_CACHE = "0";
+  if (!r.warmup) env.VLLM_SKIP_WARMUP = "True";
+  if (r.debug) env.VLLM_LOGGING_LEVEL = "DEBUG";
+  if (r.profile) {
+    env.HABANA_PROFILE = "1";
+    env.VLLM_PROFILER_ENABLED = "1";
+    env.VLLM_TORCH_PROFILER_DIR = `${topology.logDir}/profile_${site.role}_${site.nodeRank}_${site.instance}`;
+  }
+  if (r.recipeCacheDir) env.PT_HPU_RECIPE_CACHE_CONFIG = `${r.recipeCacheDir}/${site.role}_${site.nodeRank}_${site.instance},false,131072`;
+  if (r.incConfig) {
+    Object.assign(env, {
+      QUANT_CONFIG: r.incConfig,
+      VLLM_REQUANT_FP8_INC: "1",
+      VLLM_ENABLE_RUNTIME_DEQUANT: "1",
+      VLLM_MOE_N_SLICE: "1",
+      VLLM_HPU_MARK_SCALES_AS_CONST: "false",
+      RUNTIME_SCALE_PATCHING: "1",
+    });
+  }
+  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function instanceArgv(topology: Topology, r: RoleTopology, port: number, dpRank: number | null, dpMaster: { address: string; port: number }): string[] {
+  const argv = [
+    topology.vllmCommand, "serve", topology.model,
+    "--port", String(port),
+    "--long_prefill_token_threshold", String(r.longPrefillTokenThreshold),
+    "--max_num_batched_tokens", String(r.maxNumBatchedTokens),
+    "--max-model-len", String(r.maxModelLen),
+    "--max-num-seqs", String(r.maxNumSeqs),
+    "--max-cudagraph-capture-size", String(r.maxCudagraphCaptureSize),
+    "--gpu-memory-utilization", String(r.gpuMemoryUtilization),
+    "--disable-log-requests",
+    "--trust-remote-code",
+    "--tensor-parallel-size", String(r.tpSize),
+    r.prefixCaching ? "--enable-prefix-caching" : "--no-enable-prefix-caching",
+  ];
+  if (dpRank !== null) {
+    argv.push(
+      "--data-parallel-size", String(r.dpSize),
+      "--data-parallel-rank", String(dpRank),
+      "--data-parallel-address", dpMaster.address,
+      "--data-parallel-rpc-port", String(dpMaster.port),
+    );
+  }
+  if (r.enforceEager) argv.push("--enforce-eager");
+  if (r.asyncScheduling) argv.push("--async-scheduling");
+  if (r.expertParallel) argv.push("--enable-expert-parallel");
+  if (r.incConfig) argv.push("--kv_cache_dtype", "fp8_inc");
+  argv.push("--kv-transfer-config", kvTransferConfig(r));
+  return argv;
+}
+
+function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
+  const r = topology[site.role];
+  const { port, sideChannelEnvPort, dpMasterPort } = instancePorts(topology, site.role, site.nodeRank, site.instance);
+  const dpRank = dpRankOf(r, site.nodeRank, site.instance);
+  const modules = hpuModulesOf(topology, site.role, site.instance);
+  return {
+    role: site.role,
+    node: site.node,
+    nodeRank: site.nodeRank,
+    instance: site.instance,
+    dpRank,
+    port,
+    sideChannelPort: sideChannelEnvPort + (dpRank ?? 0),
+    dpMasterAddress: dpRank === null ? null : site.dpMasterAddress,
+    dpMasterPort: dpRank === null ? null : dpMasterPort,
+    hpuModules: modules,
+    env: instanceEnv(topology, r, site, sideChannelEnvPort, modules),
+    argv: instanceArgv(topology, r, port, dpRank, { address: site.dpMasterAddress, port: dpMasterPort }),
+    logName: `${site.role}_${site.instance}`,
+  };
+}
+
+/** The vllm-router command line (decision 7): one --prefill / --decode URL per instance. */
+export function routerArgv(topology: Topology, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
+  const rt = topology.router;
+  return [
+    "vllm-router",
+    "--vllm-pd-disaggregation",
+    "--host", rt.host,
+    "--port", String(rt.port),
+    "--prefill-policy", rt.prefillPolicy,
+    "--decode-policy", rt.decodePolicy,
+    "--worker-startup-timeout-secs", String(rt.workerStartupTimeoutSecs),
+    ...prefillUrls.flatMap((u) => ["--prefill", u]),
+    ...decodeUrls.flatMap((u) => ["--decode", u]),
+  ];
+}
+
+/** A listening port and who holds it, for collision and range checks. */
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  readonly owner: string;
+}
+
+/** Every port the plan listens on, keyed by the host that runs it (`hostOf` maps a node name to a host). */
+export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string = (n) => n): Listener[] {
+  const out: Listener[] = [];
+  for (const i of plan.instances) {
+    const who = `${i.node} ${i.role} instance ${i.instance}`;
+    const host = hostOf(i.node);
+    out.push({ host, port: i.port, owner: `${who} (serve)` });
+    const tp = plan.topology[i.role].tpSize;
+    for (let k = 0; k < tp; k++) out.push({ host, port: i.sideChannelPort + k, owner: `${who} (NIXL side channel${tp > 1 ? ` tp ${k}` : ""})` });
+    if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master` });
+  }
+  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router" });
+  return out;
+}
+
+/** Lines naming every pair of listeners that share a host port, and every port out of 1024-65535. */
+export function portProblems(listeners: readonly Listener[]): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const l of listeners) {
+    if (l.port < 1024 || l.port > 65535) problems.push(`ports: ${l.owner} would listen on ${l.port}, outside 1024-65535`);
+    const key = `${l.host}:${l.port}`;
+    const first = seen.get(key);
+    if (first) problems.push(`ports: ${l.host} port ${l.port} is used by both ${first} and ${l.owner}`);
+    else seen.set(key, l.owner);
+  }
+  return problems;
+}
+
+function capacityProblems(topology: Topology): string[] {
+  const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
+  const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
+  if (topology.colocate) {
+    const total = need(topology.prefill) + need(topology.decode);
+    return total > topology.hpusPerNode
+      ? [`colocate: prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`]
+      : [];
+  }
+  return ROLES.filter((role) => need(topology[role]) > topology.hpusPerNode).map(
+    (role) => `${role}.instancesPerNode: ${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`,
+  );
+}
+
+/** Plan the whole cluster, refusing (TopologyError) what cannot run. Deterministic for equal inputs. */
+export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
+  const capacity = capacityProblems(topology);
+  if (capacity.length) throw new TopologyError(capacity);
+  const addressOf = (name: string) => options.addresses?.[name] ?? name;
+  const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
+  const nodes: NodePlan[] = [];
+  const addNode = (rank: number, roles: Role[]) => {
+    const name = nodeName(topology, roles[0], rank);
+    const instances = roles.flatMap((role) =>
+      Array.from({ length: topology[role].instancesPerNode }, (_, instance) =>
+        planInstance(topology, {
+          role,
+          node: name,
+          nodeRank: rank,
+          instance,
+          sideChannelHost: addressOf(name),
+          dpMasterAddress: options.dpMaster?.[role] ?? addressOf(nodeName(topology, role, 0)),
+        }),
+      ),
+    );
+    nodes.push({ name, rank, roles, address: addressOf(name), hpuModules: instances.flatMap((i) => i.hpuModules), instances });
+  };
+  if (topology.colocate) for (let rank = 0; rank < nodeCount; rank++) addNode(rank, [...ROLES]);
+  else for (const role of ROLES) for (let rank = 0; rank < topology[role].nodes; rank++) addNode(rank, [role]);
+
+  const instances = nodes.flatMap((n) => n.instances);
+  const urls = (role: Role) => instances.filter((i) => i.role === role).map((i) => `http://${addressOf(i.node)}:${i.port}`);
+  const routerHost = topology.router.placement === "dedicated" ? ROUTER_HOST : topology.router.placement;
+  if (routerHost !== ROUTER_HOST && !nodes.some((n) => n.name === routerHost))
+    throw new TopologyError([`router.placement: no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`]);
+  const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
+  const plan: ClusterPlan = {
+    topology,
+    nodes,
+    instances,
+    router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
+  };
+  const ports = portProblems(listenersOf(plan));
+  if (ports.length) throw new TopologyError(ports);
+  return plan;
+}

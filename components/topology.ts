@@ -1,0 +1,328 @@
+// The cluster topology: the stack config `gaudi-pd:*` (or the CLI's flags) validated into one typed object.
+// Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
+import { z } from "zod";
+import { nearestName } from "./nearestName";
+
+export const ROLES = ["prefill", "decode"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROUTER_POLICIES = ["random", "round_robin", "cache_aware", "power_of_two", "consistent_hash"] as const;
+export const NIXL_BACKENDS = ["UCX", "LIBFABRIC"] as const;
+export const BUFFER_DEVICES = ["cpu", "hpu"] as const;
+
+/** The pinned vllm-router release: the package the router host installs and the simulator runs. */
+export const VLLM_ROUTER_VERSION = "0.1.17";
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+const port = int(1024, 65535);
+const nonEmpty = z.string().min(1);
+
+/** Settings shared by both roles: set at top level, overridable in `prefill:` / `decode:`. */
+const sharedShape = {
+  maxModelLen: int(1).optional(),
+  maxNumBatchedTokens: int(1).optional(),
+  maxNumSeqs: int(1).optional(),
+  maxCudagraphCaptureSize: int(1).optional(),
+  gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
+  longPrefillTokenThreshold: int(1).optional(),
+  enforceEager: z.boolean().optional(),
+  prefixCaching: z.boolean().optional(),
+  warmup: z.boolean().optional(),
+  expertParallel: z.boolean().optional(),
+  profile: z.boolean().optional(),
+  debug: z.boolean().optional(),
+  incConfig: nonEmpty.optional(),
+  recipeCacheDir: nonEmpty.optional(),
+  nixl: z
+    .strictObject({
+      bufferDevice: z.enum(BUFFER_DEVICES).optional(),
+      backend: z.enum(NIXL_BACKENDS).optional(),
+      ucxTls: z.string().regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports").optional(),
+    })
+    .optional(),
+};
+
+const SHARED_DEFAULTS = {
+  maxModelLen: 8192,
+  maxNumBatchedTokens: 8192,
+  maxNumSeqs: 256,
+  maxCudagraphCaptureSize: 4096,
+  gpuMemoryUtilization: 0.75,
+  longPrefillTokenThreshold: 8192,
+  enforceEager: false,
+  prefixCaching: false,
+  warmup: false,
+  expertParallel: true,
+  profile: false,
+  debug: false,
+  incConfig: null as string | null,
+  recipeCacheDir: null as string | null,
+  nixl: { bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number], backend: "UCX" as (typeof NIXL_BACKENDS)[number], ucxTls: "rc,ud,ib" },
+};
+
+const roleSchema = z.strictObject({
+  nodes: int(1, 64).default(1),
+  instancesPerNode: int(1, 8).default(1),
+  tpSize: int(1, 8).default(1),
+  dpSize: int(1).default(1),
+  asyncScheduling: z.boolean().default(false),
+  ...sharedShape,
+});
+
+const sshTarget = {
+  address: nonEmpty,
+  privateAddress: nonEmpty.optional(),
+  user: nonEmpty.optional(),
+  port: int(1, 65535).optional(),
+};
+const hostSchema = z.strictObject(sshTarget);
+
+const awsInfraSchema = z.strictObject({
+  kind: z.literal("aws"),
+  region: nonEmpty.optional(),
+  instanceType: nonEmpty.default("dl1.24xlarge"),
+  hpusPerNode: int(1, 64).default(8),
+  efaInterfaces: int(0, 32).default(4),
+  ami: z.union([z.strictObject({ id: z.string().regex(/^ami-[0-9a-f]+$/, "must look like ami-0123abcd") }), z.strictObject({ owner: nonEmpty, name: nonEmpty })]),
+  vpcId: nonEmpty.optional(),
+  subnetId: nonEmpty.optional(),
+  sshCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.0/24")).min(1),
+  routerCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.0/24")).default([]),
+  sshUser: nonEmpty.default("ubuntu"),
+  publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
+  rootVolumeGb: int(50, 16384).default(500),
+  routerInstanceType: nonEmpty.default("c6i.large"),
+});
+
+const hostsInfraSchema = z.strictObject({
+  kind: z.literal("hosts"),
+  hpusPerNode: int(1, 64).default(8),
+  sshUser: nonEmpty.default("ubuntu"),
+  sshPort: int(1, 65535).default(22),
+  prefill: z.array(hostSchema).default([]),
+  decode: z.array(hostSchema).default([]),
+  pd: z.array(hostSchema).default([]),
+  router: hostSchema.optional(),
+  bastion: z.strictObject(sshTarget).optional(),
+});
+
+const routerSchema = z.strictObject({
+  port: port.default(9192),
+  host: nonEmpty.default("0.0.0.0"),
+  prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
+  decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
+  placement: nonEmpty.default("dedicated"),
+  workerStartupTimeoutSecs: int(1).default(600),
+});
+
+const topologySchema = z.strictObject({
+  model: nonEmpty.default("ibm-research/PowerMoE-3b"),
+  ports: z
+    .strictObject({ base: port.default(8300), channelBase: port.default(4300), dpMaster: port.default(6300) })
+    .default({ base: 8300, channelBase: 4300, dpMaster: 6300 }),
+  colocate: z.boolean().default(false),
+  logDir: nonEmpty.default("/var/log/gaudi-pd"),
+  stateDir: nonEmpty.default("/var/lib/gaudi-pd"),
+  vllmCommand: nonEmpty.default("vllm"),
+  healthTimeoutSecs: int(1).default(1200),
+  hfToken: z.string().optional(),
+  prefill: roleSchema.default(roleSchema.parse({})),
+  decode: roleSchema.default(roleSchema.parse({})),
+  router: routerSchema.default(routerSchema.parse({})),
+  infra: z.discriminatedUnion("kind", [awsInfraSchema, hostsInfraSchema]).optional(),
+  ...sharedShape,
+});
+
+export type SharedSettings = Omit<typeof SHARED_DEFAULTS, "nixl"> & { readonly nixl: typeof SHARED_DEFAULTS.nixl };
+/** One role after defaults and top-level settings are merged in. */
+export interface RoleTopology extends SharedSettings {
+  readonly role: Role;
+  readonly nodes: number;
+  readonly instancesPerNode: number;
+  readonly tpSize: number;
+  readonly dpSize: number;
+  readonly asyncScheduling: boolean;
+}
+export type AwsInfra = z.output<typeof awsInfraSchema>;
+export type HostsInfra = z.output<typeof hostsInfraSchema>;
+export type HostEntry = z.output<typeof hostSchema>;
+export type Infra = AwsInfra | HostsInfra;
+export type RouterSettings = z.output<typeof routerSchema>;
+
+export interface Topology {
+  readonly model: string;
+  readonly ports: { readonly base: number; readonly channelBase: number; readonly dpMaster: number };
+  readonly colocate: boolean;
+  readonly logDir: string;
+  readonly stateDir: string;
+  readonly vllmCommand: string;
+  readonly healthTimeoutSecs: number;
+  /** True when an HF token is configured; the token itself never enters the topology. */
+  readonly hasHfToken: boolean;
+  readonly hpusPerNode: number;
+  readonly prefill: RoleTopology;
+  readonly decode: RoleTopology;
+  readonly router: RouterSettings;
+  readonly infra: Infra | null;
+}
+
+/** A bad topology: `problems` holds one `path: message` line each. */
+export class TopologyError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "TopologyError";
+  }
+}
+
+const describe = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
+const pathOf = (path: readonly PropertyKey[]) =>
+  path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
+
+/** The keys an object schema at `path` accepts, for "did you mean" suggestions. */
+function keysAt(path: readonly PropertyKey[], raw: unknown): string[] {
+  let schema: z.ZodType = topologySchema;
+  let value: unknown = raw;
+  for (const p of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(p)];
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodDiscriminatedUnion) {
+      const kind = (value as { kind?: unknown })?.kind;
+      const match = (schema.options as z.ZodObject[]).find((o) => (o.shape.kind as z.ZodLiteral).value === kind);
+      if (!match) return [];
+      schema = match.shape[String(p)] as z.ZodType;
+    } else return [];
+    value = (value as Record<PropertyKey, unknown> | undefined)?.[p];
+    if (!schema) return [];
+  }
+  schema = unwrap(schema);
+  if (schema instanceof z.ZodDiscriminatedUnion) {
+    const kind = (value as { kind?: unknown })?.kind;
+    const match = (schema.options as z.ZodObject[]).find((o) => (o.shape.kind as z.ZodLiteral).value === kind);
+    return match ? Object.keys(match.shape) : ["kind"];
+  }
+  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).flatMap((o) => (o instanceof z.ZodObject ? Object.keys(o.shape) : []));
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as z.ZodType;
+  return s;
+}
+
+function issueLines(issue: z.core.$ZodIssue, raw: unknown): string[] {
+  const at = pathOf(issue.path);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const valid = keysAt(issue.path, raw);
+      return issue.keys.map((k) => {
+        const near = nearestName(k, valid);
+        const key = at ? `${at}.${k}` : k;
+        return near ? `${key}: unknown key (did you mean "${near}"?)` : `${key}: unknown key (valid keys: ${valid.join(", ")})`;
+      });
+    }
+    case "invalid_type":
+      if (input === undefined) return [`${at}: is required`];
+      return [`${at}: must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}, got ${describe(input)}`];
+    case "too_small":
+      if (issue.origin === "array") return [`${at}: must list at least ${issue.minimum} item(s)`];
+      if (issue.origin === "string") return [`${at}: must not be empty`];
+      return [`${at}: must be ${issue.inclusive ? "at least" : "greater than"} ${issue.minimum}, got ${describe(input)}`];
+    case "too_big":
+      return [`${at}: must be at most ${issue.maximum}, got ${describe(input)}`];
+    case "invalid_value":
+      return [`${at}: must be one of ${issue.values.map((v) => String(v)).join(" | ")}, got ${describe(input)}`];
+    case "invalid_union":
+      if ((issue as { note?: string }).note === "No matching discriminator") return [`${at}: must be one of aws | hosts, got ${describe((input as { kind?: unknown } | undefined)?.kind ?? input)}`];
+      return [`${at}: ${describeUnion(issue)}`];
+    case "invalid_format":
+      return [`${at}: ${issue.message}, got ${describe(input)}`];
+    default:
+      return [`${at}: ${issue.message}`];
+  }
+}
+
+function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string {
+  const alternatives = issue.errors.map((errs) => errs.map((e) => `${pathOf(e.path) || "value"} ${e.message}`).join("; "));
+  return `matches no accepted form (${alternatives.join(" | or | ")})`;
+}
+
+const ROLE_SETTING_KEYS = Object.keys(SHARED_DEFAULTS) as (keyof typeof SHARED_DEFAULTS)[];
+
+function mergeRole(role: Role, top: z.output<typeof topologySchema>, own: z.output<typeof roleSchema>): RoleTopology {
+  const pick = <K extends keyof typeof SHARED_DEFAULTS>(k: K) => (own[k] ?? top[k] ?? SHARED_DEFAULTS[k]) as (typeof SHARED_DEFAULTS)[K];
+  const settings = Object.fromEntries(ROLE_SETTING_KEYS.map((k) => [k, pick(k)])) as unknown as SharedSettings;
+  return {
+    ...settings,
+    nixl: { ...SHARED_DEFAULTS.nixl, ...top.nixl, ...own.nixl },
+    role,
+    nodes: own.nodes,
+    instancesPerNode: own.instancesPerNode,
+    tpSize: own.tpSize,
+    dpSize: own.dpSize,
+    asyncScheduling: own.asyncScheduling,
+  };
+}
+
+/** Cross-field rules the schema alone cannot say; each returns `path: message` lines. */
+function consistencyProblems(t: Topology, raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const r of [t.prefill, t.decode]) {
+    const full = r.instancesPerNode * r.nodes;
+    if (r.dpSize !== 1 && r.dpSize !== full) problems.push(`${r.role}.dpSize: must be 1 or instancesPerNode × nodes (${full}), got ${r.dpSize}`);
+    if (r.maxNumBatchedTokens < 128) problems.push(`${r.role}.maxNumBatchedTokens: must be at least 128 (one prompt bucket), got ${r.maxNumBatchedTokens}`);
+  }
+  if ((raw.prefill as Record<string, unknown> | undefined)?.asyncScheduling === true)
+    problems.push("prefill.asyncScheduling: async scheduling is for the decode role only");
+  if (t.colocate && t.prefill.nodes !== t.decode.nodes)
+    problems.push(`colocate: prefill.nodes (${t.prefill.nodes}) and decode.nodes (${t.decode.nodes}) must be equal when roles share nodes`);
+  const nodeNames = t.colocate ? ["pd"] : ["prefill", "decode"];
+  if (t.router.placement !== "dedicated" && !new RegExp(`^(${nodeNames.join("|")})-\\d+$`).test(t.router.placement))
+    problems.push(`router.placement: must be "dedicated" or a node name such as ${nodeNames[0]}-0, got ${describe(t.router.placement)}`);
+  if (t.infra?.kind === "hosts") problems.push(...hostsProblems(t, t.infra));
+  return problems;
+}
+
+function hostsProblems(t: Topology, infra: HostsInfra): string[] {
+  const problems: string[] = [];
+  const wanted: Record<"prefill" | "decode" | "pd", number> = t.colocate
+    ? { prefill: 0, decode: 0, pd: t.prefill.nodes }
+    : { prefill: t.prefill.nodes, decode: t.decode.nodes, pd: 0 };
+  for (const key of ["prefill", "decode", "pd"] as const) {
+    const listed = infra[key].length;
+    if (listed !== wanted[key]) {
+      const why = key === "pd" ? (t.colocate ? `colocate with ${wanted.pd} node(s)` : "colocate is false") : t.colocate ? "colocate is true (list them under infra.pd)" : `${key}.nodes is ${wanted[key]}`;
+      problems.push(`infra.${key}: ${listed} host(s) listed, ${wanted[key]} expected (${why})`);
+    }
+  }
+  if (t.router.placement === "dedicated" && !infra.router)
+    problems.push('infra.router: required when router.placement is "dedicated" (or set router.placement to a node such as prefill-0)');
+  return problems;
+}
+
+/** Validate raw config (stack config without the `gaudi-pd:` prefix, or CLI flags) into a Topology. */
+export function parseTopology(raw: unknown): Topology {
+  const parsed = topologySchema.safeParse(raw ?? {}, { reportInput: true });
+  if (!parsed.success) throw new TopologyError(parsed.error.issues.flatMap((i) => issueLines(i, raw)));
+  const v = parsed.data;
+  const topology: Topology = {
+    model: v.model,
+    ports: v.ports,
+    colocate: v.colocate,
+    logDir: v.logDir,
+    stateDir: v.stateDir,
+    vllmCommand: v.vllmCommand,
+    healthTimeoutSecs: v.healthTimeoutSecs,
+    hasHfToken: Boolean(v.hfToken),
+    hpusPerNode: v.infra?.hpusPerNode ?? 8,
+    prefill: mergeRole("prefill", v, v.prefill),
+    decode: mergeRole("decode", v, v.decode),
+    router: v.router,
+    infra: v.infra ?? null,
+  };
+  const problems = consistencyProblems(topology, raw as Record<string, unknown>);
+  if (problems.length) throw new TopologyError(problems);
+  return topology;
+}
