@@ -1,0 +1,45 @@
+// The command texts `remote.Command` runs on a host. Scripts arrive on stdin; secrets arrive on stdin too,
+// so no value worth hiding is ever part of a command line.
+import { shellQuote } from "./shellQuote";
+
+/** Create and delete texts of one remote command. */
+export interface CommandText {
+  readonly create: string;
+  readonly delete: string;
+}
+
+/** Run as root: directly when already root, through non-interactive sudo otherwise. */
+const AS_ROOT = 'S=""; [ "$(id -u)" = 0 ] || S="sudo -n"';
+
+/** Where the node or router script of `name` lives on its host. */
+export function scriptPath(stateDir: string, name: string): string {
+  return `${stateDir}/${name}.sh`;
+}
+
+/** The env file holding `HF_TOKEN=…`, mode 0600, read by the instances at start. */
+export function hfTokenFile(stateDir: string): string {
+  return `${stateDir}/secrets/hf-token.env`;
+}
+
+/** Waits for a booting machine: succeeds once SSH answers and cloud-init (if any) has finished. */
+export const READY_COMMAND = "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi; echo ready";
+
+/** Upload the script from stdin, then `install start wait`; delete runs `stop` and removes it. */
+export function scriptCommands(stateDir: string, name: string): CommandText {
+  const dir = shellQuote(stateDir);
+  const path = shellQuote(scriptPath(stateDir, name));
+  return {
+    create: `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path} install start wait`,
+    delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} stop && $S rm -f ${path}; fi`,
+  };
+}
+
+/** Write the HF token env file from stdin (mode 0600); delete removes it. */
+export function hfTokenCommands(stateDir: string): CommandText {
+  const file = shellQuote(hfTokenFile(stateDir));
+  const dir = shellQuote(`${stateDir}/secrets`);
+  return {
+    create: `set -eu; ${AS_ROOT}; $S install -d -m 0700 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${file}`)}`,
+    delete: `${AS_ROOT}; $S rm -f ${file}`,
+  };
+}
