@@ -184,7 +184,7 @@ function instanceEnv(topology: Topology, r: RoleTopology, site: InstanceSite, si
       RUNTIME_SCALE_PATCHING: "1",
     });
   }
-  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries({ ...r.env, ...env }).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function instanceArgv(topology: Topology, r: RoleTopology, port: number, dpRank: number | null, dpMaster: { address: string; port: number }): string[] {
@@ -292,6 +292,21 @@ export function portProblems(listeners: readonly Listener[]): string[] {
   return problems;
 }
 
+/** Extra env may add variables but not replace what the plan derives, nor carry the HF token in plain text. */
+function envProblems(topology: Topology): string[] {
+  const problems: string[] = [];
+  for (const role of ROLES) {
+    const r = topology[role];
+    const site: InstanceSite = { role, node: "", nodeRank: 0, instance: 0, sideChannelHost: "", dpMasterAddress: "" };
+    const owned = new Set(Object.keys(instanceEnv(topology, { ...r, env: {} }, site, 0, [])));
+    for (const key of Object.keys(r.env)) {
+      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(`${role}.env.${key}: put the token in the secret config gaudi-pd:hfToken, not in plain env`);
+      else if (owned.has(key)) problems.push(`${role}.env.${key}: is derived by gaudi-pd from the topology; set the matching topology field instead`);
+    }
+  }
+  return problems;
+}
+
 function capacityProblems(topology: Topology): string[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
@@ -308,8 +323,8 @@ function capacityProblems(topology: Topology): string[] {
 
 /** Plan the whole cluster, refusing (TopologyError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
-  const capacity = capacityProblems(topology);
-  if (capacity.length) throw new TopologyError(capacity);
+  const refused = [...envProblems(topology), ...capacityProblems(topology)];
+  if (refused.length) throw new TopologyError(refused);
   const addressOf = (name: string) => options.addresses?.[name] ?? name;
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];

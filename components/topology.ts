@@ -33,6 +33,7 @@ const sharedShape = {
   debug: z.boolean().optional(),
   incConfig: nonEmpty.optional(),
   recipeCacheDir: nonEmpty.optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).optional(),
   nixl: z
     .strictObject({
       bufferDevice: z.enum(BUFFER_DEVICES).optional(),
@@ -57,6 +58,7 @@ const SHARED_DEFAULTS = {
   debug: false,
   incConfig: null as string | null,
   recipeCacheDir: null as string | null,
+  env: {} as Readonly<Record<string, string>>,
   nixl: { bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number], backend: "UCX" as (typeof NIXL_BACKENDS)[number], ucxTls: "rc,ud,ib" },
 };
 
@@ -257,6 +259,7 @@ function mergeRole(role: Role, top: z.output<typeof topologySchema>, own: z.outp
   return {
     ...settings,
     nixl: { ...SHARED_DEFAULTS.nixl, ...top.nixl, ...own.nixl },
+    env: { ...top.env, ...own.env },
     role,
     nodes: own.nodes,
     instancesPerNode: own.instancesPerNode,
