@@ -1,0 +1,56 @@
+// Stack config → raw topology: the `gaudi-pd:*` keys of a Pulumi stack, from the engine or from a stack file.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+
+export const CONFIG_NAMESPACE = "gaudi-pd";
+/** The config key of the HF token, which must be a Pulumi secret. */
+export const HF_TOKEN_KEY = "hfToken";
+/** What stands in the raw topology for the token: the planner needs to know it exists, never its value. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+/** Decode one config value: the engine hands over strings (JSON for structured values), stack files native values. */
+function decode(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The raw topology from config entries keyed `gaudi-pd:<key>`; other namespaces (aws:, …) are not ours. */
+export function rawTopologyFromConfig(entries: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [fullKey, value] of Object.entries(entries)) {
+    const [ns, key] = fullKey.split(":", 2);
+    if (ns !== CONFIG_NAMESPACE || key === undefined) continue;
+    raw[key] = key === HF_TOKEN_KEY ? SECRET_PLACEHOLDER : decode(value);
+  }
+  return raw;
+}
+
+/** Problems with how the HF token is stored in a stack file: it must be `secure:`, never plain text. */
+export function stackFileSecretProblems(entries: Readonly<Record<string, unknown>>): string[] {
+  const token = entries[`${CONFIG_NAMESPACE}:${HF_TOKEN_KEY}`];
+  if (token === undefined || (typeof token === "object" && token !== null && "secure" in token)) return [];
+  return [`${CONFIG_NAMESPACE}:${HF_TOKEN_KEY}: must be a secret (pulumi config set --secret ${CONFIG_NAMESPACE}:${HF_TOKEN_KEY} …), found plain text`];
+}
+
+/** Path of a stack's config file under `stacks/`. */
+export function stackFile(projectDir: string, stack: string): string {
+  return path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+}
+
+/** Read `stacks/Pulumi.<stack>.yaml` and return its `config:` map. */
+export function readStackConfig(projectDir: string, stack: string): Record<string, unknown> {
+  const file = stackFile(projectDir, stack);
+  if (!fs.existsSync(file)) {
+    const known = fs.existsSync(path.dirname(file))
+      ? fs.readdirSync(path.dirname(file)).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])
+      : [];
+    throw new Error(`--stack: no stack file ${path.relative(projectDir, file)} (stacks: ${known.join(", ") || "none"})`);
+  }
+  const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return doc?.config ?? {};
+}
