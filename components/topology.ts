@@ -91,7 +91,7 @@ const awsInfraSchema = z.strictObject({
   sshCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.0/24")).min(1),
   routerCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.0/24")).default([]),
   sshUser: nonEmpty.default("ubuntu"),
-  publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
+  publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line").optional(),
   rootVolumeGb: int(50, 16384).default(500),
   routerInstanceType: nonEmpty.default("c6i.large"),
 });
@@ -303,6 +303,13 @@ function hostsProblems(t: Topology, infra: HostsInfra): string[] {
   if (t.router.placement === "dedicated" && !infra.router)
     problems.push('infra.router: required when router.placement is "dedicated" (or set router.placement to a node such as prefill-0)');
   return problems;
+}
+
+/** What deploying needs beyond what planning needs (a plan can be read before any key exists). */
+export function deployProblems(t: Topology): string[] {
+  if (t.infra?.kind === "aws" && !t.infra.publicKey)
+    return ['infra.publicKey: required to deploy on AWS (pulumi config set --path "gaudi-pd:infra.publicKey" "$(cat ~/.ssh/id_ed25519.pub)")'];
+  return [];
 }
 
 /** Validate raw config (stack config without the `gaudi-pd:` prefix, or CLI flags) into a Topology. */
