@@ -281,9 +281,15 @@ export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string 
 /** Lines naming every pair of listeners that share a host port, and every port out of 1024-65535. */
 export function portProblems(listeners: readonly Listener[]): string[] {
   const problems: string[] = [];
+  const outside = new Map<string, number[]>();
+  for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) {
+    const kind = l.owner.replace(/ instance \d+/, " instances");
+    outside.set(kind, [...(outside.get(kind) ?? []), l.port]);
+  }
+  for (const [kind, ports] of outside)
+    problems.push(`ports: ${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`);
   const seen = new Map<string, string>();
   for (const l of listeners) {
-    if (l.port < 1024 || l.port > 65535) problems.push(`ports: ${l.owner} would listen on ${l.port}, outside 1024-65535`);
     const key = `${l.host}:${l.port}`;
     const first = seen.get(key);
     if (first) problems.push(`ports: ${l.host} port ${l.port} is used by both ${first} and ${l.owner}`);
@@ -323,8 +329,6 @@ function capacityProblems(topology: Topology): string[] {
 
 /** Plan the whole cluster, refusing (TopologyError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
-  const refused = [...envProblems(topology), ...capacityProblems(topology)];
-  if (refused.length) throw new TopologyError(refused);
   const addressOf = (name: string) => options.addresses?.[name] ?? name;
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];
@@ -359,7 +363,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     instances,
     router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
-  const ports = portProblems(listenersOf(plan));
-  if (ports.length) throw new TopologyError(ports);
+  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan))];
+  if (refused.length) throw new TopologyError(refused);
   return plan;
 }

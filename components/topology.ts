@@ -305,6 +305,15 @@ function hostsProblems(t: Topology, infra: HostsInfra): string[] {
   return problems;
 }
 
+/** Addresses the config already knows (existing hosts), keyed by node name and `router`; private before public. */
+export function knownAddresses(t: Topology): Record<string, string> {
+  if (t.infra?.kind !== "hosts") return {};
+  const infra = t.infra;
+  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [`${key}-${rank}`, h.privateAddress ?? h.address]));
+  if (infra.router) entries.push(["router", infra.router.privateAddress ?? infra.router.address]);
+  return Object.fromEntries(entries);
+}
+
 /** What deploying needs beyond what planning needs (a plan can be read before any key exists). */
 export function deployProblems(t: Topology): string[] {
   if (t.infra?.kind === "aws" && !t.infra.publicKey)

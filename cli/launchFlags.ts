@@ -1,0 +1,150 @@
+// The seed launcher's flags (and the fuller launcher's), mapped onto a one-role topology and a launch target.
+import type { Role } from "../components/topology";
+import { FlagSpec, flagValue, numeric, ParsedFlags } from "./flags";
+
+export const LAUNCH_FLAGS: readonly FlagSpec[] = [
+  { name: "--help", short: "-h", help: "Show this help message" },
+  { name: "--model", short: "-m", value: "MODEL", help: "Model to serve (default: ibm-research/PowerMoE-3b)" },
+  { name: "--role", short: "-r", value: "ROLE", help: "Server role - prefill or decode (default: prefill)" },
+  { name: "--num-instances", short: "-n", value: "NUM", help: "Number of local instances (default: 1)" },
+  { name: "--tp-size", short: "-t", value: "SIZE", help: "Tensor parallel size (default: 1)" },
+  { name: "--dp-size", short: "-d", value: "SIZE", help: "Data parallel size: 1 or num-instances x node-size (default: 1)" },
+  { name: "--base-port", value: "PORT", help: "Base port for servers (default: 8300)" },
+  { name: "--base-channel-port", value: "PORT", help: "Base channel port (default: 4300)" },
+  { name: "--node-ip", value: "IP", help: "IP address of this node (default: localhost)" },
+  { name: "--dp-master-ip", value: "IP", help: "Data parallel master IP (default: localhost)" },
+  { name: "--dp-master-port", value: "PORT", help: "Data parallel master port (default: 6300)" },
+  { name: "--node-size", value: "SIZE", help: "Total number of nodes for this role's data parallel group (default: 1)" },
+  { name: "--node-rank", value: "RANK", help: "Data parallel node rank within this role's group (default: 0)" },
+  { name: "--nixl-buffer-device", value: "DEVICE", help: "Buffer device - cpu or hpu (default: cpu)" },
+  { name: "--nixl-backend", value: "BACKEND", help: "NIXL backend - UCX or LIBFABRIC (default: UCX)" },
+  { name: "--ucx-tls", value: "TLS", help: "UCX transport layer (default: rc,ud,ib)" },
+  { name: "--max-model-len", value: "LENGTH", help: "Maximum model length (default: 8192)" },
+  { name: "--max-num-batched-tokens", value: "TOKENS", help: "Maximum batched tokens (default: 8192)" },
+  { name: "--max-num-seqs", value: "SEQS", help: "Maximum number of sequences (default: 256)" },
+  { name: "--max-cudagraph-capture-size", value: "SIZE", help: "Maximum graph capture size (default: 4096)" },
+  { name: "--gpu-memory-utilization", value: "RATIO", help: "Device memory utilization ratio (default: 0.75)" },
+  { name: "--enforce-eager", help: "Enable eager execution mode" },
+  { name: "--apc", help: "Enable prefix caching (default: --no-enable-prefix-caching)" },
+  { name: "--async", help: "Async scheduling (decode role only)" },
+  { name: "--warmup", help: "Run warmup (default: VLLM_SKIP_WARMUP=True)" },
+  { name: "--no-ep", help: "Disable expert parallelism" },
+  { name: "--inc", value: "FILE", help: "INC fp8 quantization config (QUANT_CONFIG, --kv_cache_dtype fp8_inc)" },
+  { name: "--recipe-cache", value: "DIR", help: "HPU recipe cache directory" },
+  { name: "--profile", help: "Enable HPU and torch profiling" },
+  { name: "--debug", help: "Debug logging (VLLM_LOGGING_LEVEL=DEBUG)" },
+  { name: "--log-dir", value: "DIR", help: "Directory for server logs (default: .)" },
+  { name: "--dry-run", help: "Print the commands instead of starting them" },
+  { name: "--json", help: "With --dry-run: print the instances as JSON" },
+  { name: "--stop", help: "Stop the instances this command started on this node" },
+];
+
+/** Topology field → the flag that sets it, to name flags (not fields) in error lines. */
+const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
+  ["ports.channelBase", "--base-channel-port"],
+  ["ports.dpMaster", "--dp-master-port"],
+  ["ports.base", "--base-port"],
+  ["nixl.bufferDevice", "--nixl-buffer-device"],
+  ["nixl.backend", "--nixl-backend"],
+  ["nixl.ucxTls", "--ucx-tls"],
+  ["instancesPerNode", "--num-instances"],
+  ["nodes", "--node-size"],
+  ["tpSize", "--tp-size"],
+  ["dpSize", "--dp-size"],
+  ["maxModelLen", "--max-model-len"],
+  ["maxNumBatchedTokens", "--max-num-batched-tokens"],
+  ["maxNumSeqs", "--max-num-seqs"],
+  ["maxCudagraphCaptureSize", "--max-cudagraph-capture-size"],
+  ["gpuMemoryUtilization", "--gpu-memory-utilization"],
+  ["incConfig", "--inc"],
+  ["recipeCacheDir", "--recipe-cache"],
+  ["asyncScheduling", "--async"],
+  ["logDir", "--log-dir"],
+  ["model", "--model"],
+  ["infra.hpusPerNode", "HPUs per node"],
+];
+
+/** Rewrite a topology problem line in the launcher's vocabulary: `decode.dpSize: …` → `--dp-size: …`. */
+export function inFlagTerms(line: string, role: Role): string {
+  let out = line.replace(new RegExp(`^${role}\\.`), "").replace(/^ports: /, "--base-port/--base-channel-port/--dp-master-port: ");
+  for (const [field, flag] of FIELD_FLAGS) out = out.replace(new RegExp(`(^|[\\s(])${field.replace(".", "\\.")}\\b`, "g"), `$1${flag}`);
+  return out;
+}
+
+/** Where this launch runs: the role, this node's rank and address, the DP master's address. */
+export interface LaunchTarget {
+  readonly role: Role;
+  readonly nodeRank: number;
+  readonly nodeSize: number;
+  readonly nodeIp: string;
+  readonly dpMasterIp: string;
+}
+
+const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
+
+/** The launch target, the raw one-role topology the flags describe, and the problems found in the target flags. */
+export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw: Record<string, unknown>; problems: string[] } {
+  const problems: string[] = [];
+  const role = (flagValue(flags, "--role") ?? "prefill") as Role;
+  if (role !== "prefill" && role !== "decode") problems.push(`--role: must be prefill or decode, got "${role}"`);
+  const intFlag = (name: string, dflt: number, min: number) => {
+    const v = flagValue(flags, name);
+    if (v === undefined) return dflt;
+    if (!/^-?\d+$/.test(v) || Number(v) < min) problems.push(`${name}: must be an integer of at least ${min}, got "${v}"`);
+    return Number(v);
+  };
+  const nodeSize = intFlag("--node-size", 1, 1);
+  const nodeRank = intFlag("--node-rank", 0, 0);
+  if (Number.isInteger(nodeRank) && Number.isInteger(nodeSize) && nodeRank >= nodeSize && nodeRank >= 0)
+    problems.push(`--node-rank: must be less than --node-size (${nodeSize}), got ${nodeRank}`);
+  const nodeIp = flagValue(flags, "--node-ip") ?? "localhost";
+  const dpMasterIp = flagValue(flags, "--dp-master-ip") ?? "localhost";
+  for (const [flag, v] of [["--node-ip", nodeIp], ["--dp-master-ip", dpMasterIp]] as const)
+    if (!ADDRESS.test(v)) problems.push(`${flag}: must be an IP address or host name, got "${v}"`);
+  if (flags.has("--async") && role !== "decode") problems.push("--async: async scheduling is for --role decode only");
+  if (flags.has("--json") && !flags.has("--dry-run")) problems.push("--json: only with --dry-run");
+
+  const nixl = {
+    bufferDevice: flagValue(flags, "--nixl-buffer-device"),
+    backend: flagValue(flags, "--nixl-backend"),
+    ucxTls: flagValue(flags, "--ucx-tls"),
+  };
+  const roleBlock = {
+    nodes: nodeSize,
+    instancesPerNode: numeric(flagValue(flags, "--num-instances")),
+    tpSize: numeric(flagValue(flags, "--tp-size")),
+    dpSize: numeric(flagValue(flags, "--dp-size")),
+    asyncScheduling: flags.has("--async") || undefined,
+    maxModelLen: numeric(flagValue(flags, "--max-model-len")),
+    maxNumBatchedTokens: numeric(flagValue(flags, "--max-num-batched-tokens")),
+    maxNumSeqs: numeric(flagValue(flags, "--max-num-seqs")),
+    maxCudagraphCaptureSize: numeric(flagValue(flags, "--max-cudagraph-capture-size")),
+    gpuMemoryUtilization: numeric(flagValue(flags, "--gpu-memory-utilization")),
+    enforceEager: flags.has("--enforce-eager") || undefined,
+    prefixCaching: flags.has("--apc") || undefined,
+    warmup: flags.has("--warmup") || undefined,
+    expertParallel: flags.has("--no-ep") ? false : undefined,
+    profile: flags.has("--profile") || undefined,
+    debug: flags.has("--debug") || undefined,
+    incConfig: flagValue(flags, "--inc"),
+    recipeCacheDir: flagValue(flags, "--recipe-cache"),
+    nixl,
+  };
+  const raw = {
+    model: flagValue(flags, "--model"),
+    ports: {
+      base: numeric(flagValue(flags, "--base-port")),
+      channelBase: numeric(flagValue(flags, "--base-channel-port")),
+      dpMaster: numeric(flagValue(flags, "--dp-master-port")),
+    },
+    logDir: flagValue(flags, "--log-dir") ?? ".",
+    [role]: roleBlock,
+  };
+  return { target: { role, nodeRank, nodeSize, nodeIp, dpMasterIp }, raw: dropUndefined(raw) as Record<string, unknown>, problems };
+}
+
+/** Remove unset fields so the schema's defaults apply. */
+function dropUndefined(v: unknown): unknown {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, dropUndefined(x)]));
+}

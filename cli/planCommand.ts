@@ -1,0 +1,73 @@
+// `gaudi-pd plan --stack NAME [--json]`: a stack's whole cluster as a port-layout table or JSON, no cloud needed.
+import * as path from "node:path";
+import { ClusterPlan, planCluster } from "../components/plan";
+import { shellJoin } from "../components/render/shellQuote";
+import { rawTopologyFromConfig, readStackConfig, stackFileSecretProblems } from "../components/stackConfig";
+import { knownAddresses, parseTopology, Topology, TopologyError } from "../components/topology";
+import { CliError } from "./errors";
+import { flagHelp, FlagSpec, flagValue, parseFlags } from "./flags";
+import { clusterJson } from "./planJson";
+import { formatTable } from "./table";
+
+const PLAN_FLAGS: readonly FlagSpec[] = [
+  { name: "--help", short: "-h", help: "Show this help message" },
+  { name: "--stack", short: "-s", value: "NAME", help: "Stack whose stacks/Pulumi.NAME.yaml to plan" },
+  { name: "--json", help: "Print the plan as JSON" },
+];
+
+export const PLAN_USAGE = `Usage: gaudi-pd plan --stack NAME [--json]
+
+Print every node, instance, port, DP rank and HPU module of a stack, and the router command.
+
+Options:
+${flagHelp(PLAN_FLAGS)}`;
+
+/** The project root: where Pulumi.yaml and stacks/ live. */
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/** Read, validate and plan a stack; problems are prefixed with the config key they belong to. */
+export function planStack(stack: string): { topology: Topology; plan: ClusterPlan } {
+  const config = readStackConfig(PROJECT_DIR, stack);
+  const secretProblems = stackFileSecretProblems(config);
+  try {
+    const topology = parseTopology(rawTopologyFromConfig(config));
+    if (secretProblems.length) throw new TopologyError([]);
+    return { topology, plan: planCluster(topology, { addresses: knownAddresses(topology) }) };
+  } catch (e) {
+    if (e instanceof TopologyError) throw new CliError([...secretProblems, ...e.problems.map((p) => `gaudi-pd:${p}`)]);
+    throw e;
+  }
+}
+
+/** The seed's "Example Port Layout", extended with side channels, DP ranks and HPU modules. */
+export function layoutText(stack: string, plan: ClusterPlan): string {
+  const t = plan.topology;
+  const rows = plan.instances.map((i) => [
+    i.node,
+    plan.nodes.find((n) => n.name === i.node)?.address ?? i.node,
+    i.role,
+    String(i.instance),
+    String(i.port),
+    String(i.sideChannelPort),
+    i.dpRank === null ? "-" : `${i.dpRank}/${t[i.role].dpSize}`,
+    i.dpMasterAddress === null ? "-" : `${i.dpMasterAddress}:${i.dpMasterPort}`,
+    i.hpuModules.join(","),
+  ]);
+  const header = ["NODE", "ADDRESS", "ROLE", "INST", "PORT", "SIDE-CH", "DP RANK", "DP MASTER", "HPU"];
+  const summary = `Stack ${stack}: ${t.model}, ${plan.nodes.length} node(s), ${plan.instances.length} instance(s)` +
+    `, infra ${t.infra?.kind ?? "none"}, router on ${plan.router.address}:${plan.router.port}`;
+  return `${summary}\n\n${formatTable(header, rows)}\n\nRouter:\n  ${shellJoin(plan.router.argv)}`;
+}
+
+export async function planCommand(argv: readonly string[]): Promise<number> {
+  const flags = parseFlags(argv, PLAN_FLAGS);
+  if (flags.has("--help")) {
+    console.log(PLAN_USAGE);
+    return 0;
+  }
+  const stack = flagValue(flags, "--stack");
+  if (!stack) throw new CliError(["--stack: required (a name under stacks/, e.g. --stack multi-node)"]);
+  const { plan } = planStack(stack);
+  console.log(flags.has("--json") ? JSON.stringify(clusterJson(stack, plan), null, 2) : layoutText(stack, plan));
+  return 0;
+}
