@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { ClusterPlan, planCluster } from "../components/plan";
 import { shellJoin } from "../components/render/shellQuote";
-import { rawTopologyFromConfig, readStackConfig, stackFileSecretProblems } from "../components/stackConfig";
+import { listStacks, rawTopologyFromConfig, readStackConfig, stackFileSecretProblems } from "../components/stackConfig";
 import { knownAddresses, parseTopology, Topology, TopologyError } from "../components/topology";
 import { CliError } from "./errors";
 import { flagHelp, FlagSpec, flagValue, parseFlags } from "./flags";
@@ -28,6 +28,7 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 /** Read, validate and plan a stack; problems are prefixed with the config key they belong to. */
 export function planStack(stack: string): { topology: Topology; plan: ClusterPlan } {
   const config = readStackConfig(PROJECT_DIR, stack);
+  if (!config) throw new CliError([`--stack: no stacks/Pulumi.${stack}.yaml (stacks: ${listStacks(PROJECT_DIR).join(", ") || "none"})`]);
   const secretProblems = stackFileSecretProblems(config);
   try {
     const topology = parseTopology(rawTopologyFromConfig(config));

@@ -42,15 +42,16 @@ export function stackFile(projectDir: string, stack: string): string {
   return path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
 }
 
-/** Read `stacks/Pulumi.<stack>.yaml` and return its `config:` map. */
-export function readStackConfig(projectDir: string, stack: string): Record<string, unknown> {
+/** The stacks that have a config file under `stacks/`. */
+export function listStacks(projectDir: string): string[] {
+  const dir = path.join(projectDir, "stacks");
+  return fs.existsSync(dir) ? fs.readdirSync(dir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort() : [];
+}
+
+/** The `config:` map of `stacks/Pulumi.<stack>.yaml`, or null when there is no such file. */
+export function readStackConfig(projectDir: string, stack: string): Record<string, unknown> | null {
   const file = stackFile(projectDir, stack);
-  if (!fs.existsSync(file)) {
-    const known = fs.existsSync(path.dirname(file))
-      ? fs.readdirSync(path.dirname(file)).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])
-      : [];
-    throw new Error(`--stack: no stack file ${path.relative(projectDir, file)} (stacks: ${known.join(", ") || "none"})`);
-  }
+  if (!fs.existsSync(file)) return null;
   const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
   return doc?.config ?? {};
 }
