@@ -12,6 +12,7 @@ import { formatTable } from "./table";
 const PLAN_FLAGS: readonly FlagSpec[] = [
   { name: "--help", short: "-h", help: "Show this help message" },
   { name: "--stack", short: "-s", value: "NAME", help: "Stack whose stacks/Pulumi.NAME.yaml to plan" },
+  { name: "--stacks-dir", value: "DIR", help: "Where the Pulumi.NAME.yaml stack files are (default: the project's stacks/)" },
   { name: "--json", help: "Print the plan as JSON" },
 ];
 
@@ -26,9 +27,9 @@ ${flagHelp(PLAN_FLAGS)}`;
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /** Read, validate and plan a stack; problems are prefixed with the config key they belong to. */
-export function planStack(stack: string): { topology: Topology; plan: ClusterPlan } {
-  const config = readStackConfig(PROJECT_DIR, stack);
-  if (!config) throw new CliError([`--stack: no stacks/Pulumi.${stack}.yaml (stacks: ${listStacks(PROJECT_DIR).join(", ") || "none"})`]);
+export function planStack(stack: string, stacksDir = path.join(PROJECT_DIR, "stacks")): { topology: Topology; plan: ClusterPlan } {
+  const config = readStackConfig(stacksDir, stack);
+  if (!config) throw new CliError([`--stack: no Pulumi.${stack}.yaml in ${stacksDir} (stacks: ${listStacks(stacksDir).join(", ") || "none"})`]);
   const secretProblems = stackFileSecretProblems(config);
   try {
     const topology = parseTopology(rawTopologyFromConfig(config));
@@ -68,7 +69,7 @@ export async function planCommand(argv: readonly string[]): Promise<number> {
   }
   const stack = flagValue(flags, "--stack");
   if (!stack) throw new CliError(["--stack: required (a name under stacks/, e.g. --stack multi-node)"]);
-  const { plan } = planStack(stack);
+  const { plan } = planStack(stack, flagValue(flags, "--stacks-dir"));
   console.log(flags.has("--json") ? JSON.stringify(clusterJson(stack, plan), null, 2) : layoutText(stack, plan));
   return 0;
 }

@@ -37,20 +37,19 @@ export function stackFileSecretProblems(entries: Readonly<Record<string, unknown
   return [`${CONFIG_NAMESPACE}:${HF_TOKEN_KEY}: must be a secret (pulumi config set --secret ${CONFIG_NAMESPACE}:${HF_TOKEN_KEY} …), found plain text`];
 }
 
-/** Path of a stack's config file under `stacks/`. */
-export function stackFile(projectDir: string, stack: string): string {
-  return path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+/** Path of a stack's config file in a stacks directory. */
+export function stackFile(stacksDir: string, stack: string): string {
+  return path.join(stacksDir, `Pulumi.${stack}.yaml`);
 }
 
-/** The stacks that have a config file under `stacks/`. */
-export function listStacks(projectDir: string): string[] {
-  const dir = path.join(projectDir, "stacks");
-  return fs.existsSync(dir) ? fs.readdirSync(dir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort() : [];
+/** The stacks that have a config file in a stacks directory. */
+export function listStacks(stacksDir: string): string[] {
+  return fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort() : [];
 }
 
-/** The `config:` map of `stacks/Pulumi.<stack>.yaml`, or null when there is no such file. */
-export function readStackConfig(projectDir: string, stack: string): Record<string, unknown> | null {
-  const file = stackFile(projectDir, stack);
+/** The `config:` map of `<stacksDir>/Pulumi.<stack>.yaml`, or null when there is no such file. */
+export function readStackConfig(stacksDir: string, stack: string): Record<string, unknown> | null {
+  const file = stackFile(stacksDir, stack);
   if (!fs.existsSync(file)) return null;
   const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
   return doc?.config ?? {};
