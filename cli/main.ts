@@ -3,6 +3,7 @@ import { TopologyError } from "../components/topology";
 import { CliError } from "./errors";
 import { launchCommand } from "./launch";
 import { planCommand } from "./planCommand";
+import { simulateCommand } from "./simulateCommand";
 
 const USAGE = `Usage: gaudi-pd <command> [OPTIONS]
 
@@ -16,6 +17,7 @@ Run 'gaudi-pd <command> --help' for a command's options.`;
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   launch: launchCommand,
   plan: planCommand,
+  simulate: simulateCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

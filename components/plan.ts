@@ -187,6 +187,7 @@ function instanceEnv(topology: Topology, r: RoleTopology, site: InstanceSite, si
   return Object.fromEntries(Object.entries({ ...r.env, ...env }).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+// The launcher also passed --disable-log-requests; vLLM 0.21 no longer declares it (request logging is opt-in).
 function instanceArgv(topology: Topology, r: RoleTopology, port: number, dpRank: number | null, dpMaster: { address: string; port: number }): string[] {
   const argv = [
     topology.vllmCommand, "serve", topology.model,
@@ -197,7 +198,6 @@ function instanceArgv(topology: Topology, r: RoleTopology, port: number, dpRank:
     "--max-num-seqs", String(r.maxNumSeqs),
     "--max-cudagraph-capture-size", String(r.maxCudagraphCaptureSize),
     "--gpu-memory-utilization", String(r.gpuMemoryUtilization),
-    "--disable-log-requests",
     "--trust-remote-code",
     "--tensor-parallel-size", String(r.tpSize),
     r.prefixCaching ? "--enable-prefix-caching" : "--no-enable-prefix-caching",

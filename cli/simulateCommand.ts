@@ -1,0 +1,52 @@
+// `gaudi-pd simulate --stack NAME`: the stack's whole topology on this machine behind the real vllm-router.
+import { CliError } from "./errors";
+import { flagHelp, FlagSpec, flagValue, parseFlags } from "./flags";
+import { planStack } from "./planCommand";
+import { runSimulation } from "./simulation";
+
+const SIMULATE_FLAGS: readonly FlagSpec[] = [
+  { name: "--help", short: "-h", help: "Show this help message" },
+  { name: "--stack", short: "-s", value: "NAME", help: "Stack to simulate (stacks/Pulumi.NAME.yaml)" },
+  { name: "--stacks-dir", value: "DIR", help: "Where the stack files are (default: the project's stacks/)" },
+  { name: "--requests", value: "N", help: "Requests to send through the router (default: 20)" },
+  { name: "--timeout", value: "SECS", help: "How long instances may take to become healthy (default: 120)" },
+  { name: "--json", help: "Print the summary as JSON: { requests, ok, failed, p50Ms, p99Ms, startupMs }" },
+];
+
+export const SIMULATE_USAGE = `Usage: gaudi-pd simulate --stack NAME [--requests N] [--json]
+
+Run every node of a stack on this machine (vLLM stand-ins from sim/, nodes sharing 127.0.0.1 through the
+port stride), the pinned vllm-router in front, and send requests through it: completions and chat,
+streaming and not. Each must be prefilled and decoded by different live instances of the right roles.
+Exit 0 only if every request succeeded. Everything started is stopped at the end, on failure or Ctrl-C.
+
+Options:
+${flagHelp(SIMULATE_FLAGS)}`;
+
+function positiveInt(flag: string, value: string | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError([`${flag}: must be a whole number of at least 1, got "${value}"`]);
+  return Number(value);
+}
+
+export async function simulateCommand(argv: readonly string[]): Promise<number> {
+  const flags = parseFlags(argv, SIMULATE_FLAGS);
+  if (flags.has("--help")) {
+    console.log(SIMULATE_USAGE);
+    return 0;
+  }
+  const stack = flagValue(flags, "--stack");
+  if (!stack) throw new CliError(["--stack: required (a name under stacks/, e.g. --stack single-node)"]);
+  const requests = positiveInt("--requests", flagValue(flags, "--requests"), 20);
+  const timeoutSecs = positiveInt("--timeout", flagValue(flags, "--timeout"), 120);
+  const { topology } = planStack(stack, flagValue(flags, "--stacks-dir"));
+  const json = flags.has("--json");
+  const result = await runSimulation({ stack, topology, requests, timeoutSecs, progress: (line) => console.error(line) });
+  const { failures, logsKept, ...summary } = result;
+  for (const f of failures) console.error(`simulate: ${f}`);
+  if (json) console.log(JSON.stringify(summary));
+  else
+    console.log(`${summary.ok}/${summary.requests} requests ok, ${summary.failed} failed; p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms; ` +
+      `startup ${(summary.startupMs / 1000).toFixed(1)} s${logsKept ? `; logs in ${logsKept}` : ""}`);
+  return summary.failed === 0 ? 0 : 1;
+}

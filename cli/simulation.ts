@@ -1,0 +1,151 @@
+// A whole stack on this machine: every node's rendered script run locally with the vLLM stand-in,
+// the real vllm-router in front, requests through it, and everything stopped afterwards.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ClusterPlan, listenersOf, planCluster, portProblems, ROUTER_HOST } from "../components/plan";
+import { renderNodeScript } from "../components/render/nodeScript";
+import { renderRouterScript } from "../components/render/routerScript";
+import { Topology } from "../components/topology";
+import { CliError } from "./errors";
+import { PROJECT_DIR } from "./planCommand";
+import { runProcess } from "./processes";
+import { RequestOutcome, sendRequests } from "./requests";
+
+/** Every node of a simulated cluster shares this address; the 8-port node stride keeps their ports apart. */
+export const SIM_ADDRESS = "127.0.0.1";
+export const STAND_IN = path.join(PROJECT_DIR, "sim", "bin", "vllm");
+const INSTALL_ROUTER = path.join(PROJECT_DIR, "scripts", "install-router.sh");
+
+export interface SimulationOptions {
+  readonly stack: string;
+  readonly topology: Topology;
+  readonly requests: number;
+  /** How long each node may take to become healthy. */
+  readonly timeoutSecs: number;
+  /** Progress lines while the cluster starts and serves. */
+  readonly progress: (line: string) => void;
+  /** Changes the plan before it is rendered: tests use it to break the wiring on purpose. */
+  readonly tamper?: (plan: ClusterPlan) => ClusterPlan;
+}
+
+export interface SimulationResult {
+  readonly requests: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly startupMs: number;
+  /** One line per failed request, saying why. */
+  readonly failures: readonly string[];
+  /** Where the logs were kept (only when something failed). */
+  readonly logsKept: string | null;
+}
+
+/** The scripts of one simulation: each node (and the router) gets its own state and log directories. */
+interface Script {
+  readonly name: string;
+  readonly file: string;
+}
+
+function simTopology(topology: Topology, workDir: string, name: string): Topology {
+  return { ...topology, vllmCommand: STAND_IN, stateDir: path.join(workDir, name, "state"), logDir: path.join(workDir, name, "log") };
+}
+
+function addressesOf(topology: Topology): Record<string, string> {
+  const plan = planCluster(topology);
+  return Object.fromEntries([...plan.nodes.map((n) => [n.name, SIM_ADDRESS]), [ROUTER_HOST, SIM_ADDRESS]]);
+}
+
+/** Refuse a topology whose nodes cannot share one machine, before anything starts. */
+export function sharedHostProblems(topology: Topology): string[] {
+  const plan = planCluster(topology);
+  return portProblems(listenersOf(plan, () => SIM_ADDRESS)).map((p) => `simulate: ${p.replace(/^ports: /, "")} when every node shares this machine`);
+}
+
+function writeScripts(options: SimulationOptions, workDir: string): { nodes: Script[]; router: Script } {
+  const addresses = addressesOf(options.topology);
+  const tamper = options.tamper ?? ((p: ClusterPlan) => p);
+  const planFor = (name: string) => tamper(planCluster(simTopology(options.topology, workDir, name), { addresses }));
+  const write = (name: string, text: string): Script => {
+    const file = path.join(workDir, `${name}.sh`);
+    fs.writeFileSync(file, text, { mode: 0o700 });
+    return { name, file };
+  };
+  const nodes = planCluster(options.topology).nodes.map((n) => write(n.name, renderNodeScript(planFor(n.name), n.name)));
+  return { nodes, router: write("router", renderRouterScript(planFor("router"))) };
+}
+
+async function routerPath(): Promise<string> {
+  const r = await runProcess("bash", [INSTALL_ROUTER]);
+  const exe = r.output.trim().split("\n").pop() ?? "";
+  if (r.code !== 0 || !fs.existsSync(exe)) throw new CliError([`simulate: could not install vllm-router: ${r.output.trim().split("\n").slice(-3).join(" | ")}`], 1);
+  return exe;
+}
+
+/** Run `verbs` of every script at once; on failure, the failing scripts' own words name the instance and its log tail. */
+async function runAll(scripts: readonly Script[], verbs: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const results = await Promise.all(scripts.map(async (s) => ({ s, r: await runProcess("bash", [s.file, ...verbs], env) })));
+  const failed = results.filter(({ r }) => r.code !== 0);
+  if (failed.length)
+    throw new CliError(failed.flatMap(({ s, r }) => [`simulate: ${s.name}: '${verbs.join(" ")}' failed (exit ${r.code}):`, ...r.output.trimEnd().split("\n").map((l) => `  ${l}`)]), 1);
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0;
+}
+
+function summarize(outcomes: readonly RequestOutcome[], startupMs: number, logsKept: string | null): SimulationResult {
+  const latencies = outcomes.filter((o) => o.error === null).map((o) => o.ms).sort((a, b) => a - b);
+  const failures = outcomes.filter((o) => o.error !== null).map((o) => `request ${o.index} (${o.kind}): ${o.error}`);
+  return {
+    requests: outcomes.length,
+    ok: latencies.length,
+    failed: failures.length,
+    p50Ms: Math.round(percentile(latencies, 0.5)),
+    p99Ms: Math.round(percentile(latencies, 0.99)),
+    startupMs: Math.round(startupMs),
+    failures,
+    logsKept,
+  };
+}
+
+/** Start, exercise and stop the cluster. Stops everything it started, also on failure or Ctrl-C. */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
+  const problems = sharedHostProblems(options.topology);
+  if (problems.length) throw new CliError(problems);
+  const routerExe = await routerPath();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
+  const { nodes, router } = writeScripts(options, workDir);
+  const env = { PATH: `${path.dirname(routerExe)}:${process.env.PATH}`, GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs) };
+  const all = [...nodes, router];
+  let stopping: Promise<void> | null = null;
+  const stopAll = () => (stopping ??= runAll(all, ["stop"], env).catch((e: CliError) => options.progress(e.problems.join("\n"))));
+  const onSignal = () => {
+    options.progress("simulate: interrupted, stopping everything");
+    void stopAll().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let ok = false;
+  try {
+    const started = performance.now();
+    const plan = planCluster(options.topology, { addresses: addressesOf(options.topology) });
+    options.progress(`simulate: starting ${plan.instances.length} instance(s) on ${nodes.length} node(s), stand-in ${STAND_IN}`);
+    await runAll(nodes, ["install", "start"], env);
+    await runAll(nodes, ["wait"], env);
+    options.progress(`simulate: all instances healthy after ${Math.round((performance.now() - started) / 1000)} s; starting vllm-router`);
+    await runAll([router], ["install", "start", "wait"], env);
+    const startupMs = performance.now() - started;
+    options.progress(`simulate: router ready at http://${SIM_ADDRESS}:${plan.router.port}; sending ${options.requests} request(s)`);
+    const outcomes = await sendRequests(plan, `http://${SIM_ADDRESS}:${plan.router.port}`, options.requests, options.progress);
+    ok = outcomes.every((o) => o.error === null);
+    return summarize(outcomes, startupMs, ok ? null : workDir);
+  } finally {
+    await stopAll();
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    if (ok) fs.rmSync(workDir, { recursive: true, force: true });
+    else options.progress(`simulate: logs kept in ${workDir}`);
+  }
+}
