@@ -1,0 +1,61 @@
+// Fault knobs from the environment, each aimed at every instance or at chosen serve ports.
+//   VLLM_SIM_STARTUP_DELAY_MS=500          every instance waits 500 ms before its engine is up
+//   VLLM_SIM_STARTUP_DELAY_MS=0,9301=3000  only the instance serving port 9301 waits (3 s)
+//   VLLM_SIM_CRASH_AFTER_REQUESTS=9302=5   the instance on 9302 crashes once it has answered 5 requests
+//   VLLM_SIM_CRASH_AT_STARTUP=1 | true     every instance crashes at startup
+//   VLLM_SIM_CRASH_AT_STARTUP=9301[,9302]  (or 9301=1) only those ports crash at startup
+
+export interface Faults {
+  readonly startupDelayMs: number;
+  readonly crashAtStartup: boolean;
+  /** Crash once this many completion requests were answered; null: never. */
+  readonly crashAfterRequests: number | null;
+}
+
+/** One knob's setting for `port`: a `PORT=VALUE` entry wins over a bare `VALUE` entry (which applies to all). */
+function settingFor(raw: string | undefined, port: number, name: string, bareIsPort: (value: string) => boolean): string | undefined {
+  let forAll: string | undefined;
+  let forPort: string | undefined;
+  for (const entry of (raw ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+    const eq = entry.indexOf("=");
+    if (eq < 0 && bareIsPort(entry)) {
+      if (Number(entry) === port) forPort = "1";
+      continue;
+    }
+    if (eq < 0) {
+      forAll = entry;
+      continue;
+    }
+    const target = entry.slice(0, eq).trim();
+    if (!/^\d+$/.test(target)) throw new Error(`${name}: '${target}' in '${entry}' is not a serve port`);
+    if (Number(target) === port) forPort = entry.slice(eq + 1).trim();
+  }
+  return forPort ?? forAll;
+}
+
+function count(raw: string | undefined, port: number, name: string): number | undefined {
+  const value = settingFor(raw, port, name, () => false);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`${name}: '${value}' is not a whole number`);
+  return Number(value);
+}
+
+function flag(raw: string | undefined, port: number, name: string): boolean {
+  // A bare number that can be a serve port names that port; 1/true/yes/all mean every instance.
+  const value = settingFor(raw, port, name, (v) => /^\d+$/.test(v) && Number(v) >= 1024);
+  if (value === undefined) return false;
+  const v = value.toLowerCase();
+  if (["1", "true", "yes", "all"].includes(v)) return true;
+  if (["0", "false", "no", ""].includes(v)) return false;
+  throw new Error(`${name}: '${value}' is neither true/1 nor false/0`);
+}
+
+/** The fault knobs for the instance serving `port`; throws naming the variable when a value is malformed. */
+export function faultsFor(env: NodeJS.ProcessEnv, port: number): Faults {
+  const crashAfter = count(env.VLLM_SIM_CRASH_AFTER_REQUESTS, port, "VLLM_SIM_CRASH_AFTER_REQUESTS");
+  return {
+    startupDelayMs: count(env.VLLM_SIM_STARTUP_DELAY_MS, port, "VLLM_SIM_STARTUP_DELAY_MS") ?? 0,
+    crashAtStartup: flag(env.VLLM_SIM_CRASH_AT_STARTUP, port, "VLLM_SIM_CRASH_AT_STARTUP"),
+    crashAfterRequests: crashAfter === undefined || crashAfter === 0 ? null : crashAfter,
+  };
+}
