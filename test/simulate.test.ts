@@ -1,0 +1,106 @@
+// `gaudi-pd simulate`: the whole topology behind the real vllm-router, and wiring broken on purpose.
+import { test, after } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { ClusterPlan, InstancePlan, listenersOf, planCluster } from "../components/plan";
+import { parseTopology } from "../components/topology";
+import { CliError } from "../cli/errors";
+import { runSimulation, SimulationOptions } from "../cli/simulation";
+import { runCli } from "./helpers/runCli";
+
+/** Two nodes per role so DP groups and side channels cross nodes; high ports keep clear of other suites. */
+const topology = parseTopology({
+  ports: { base: 31300, channelBase: 33300, dpMaster: 35300 },
+  router: { port: 37192 },
+  prefill: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
+  decode: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
+});
+
+const quietly: Pick<SimulationOptions, "progress"> = { progress: () => undefined };
+
+/** Rewrite the instances of one node; the rest of the plan stays as planned. */
+function onNode(node: string, change: (i: InstancePlan) => InstancePlan) {
+  return (plan: ClusterPlan): ClusterPlan => {
+    const instances = plan.instances.map((i) => (i.node === node ? change(i) : i));
+    return { ...plan, instances, nodes: plan.nodes.map((n) => ({ ...n, instances: instances.filter((i) => i.node === n.name) })) };
+  };
+}
+
+async function failure(tamper: (plan: ClusterPlan) => ClusterPlan): Promise<string> {
+  try {
+    await runSimulation({ stack: "broken", topology, requests: 4, timeoutSecs: 15, tamper, ...quietly });
+  } catch (e) {
+    if (e instanceof CliError) return e.problems.join("\n");
+    throw e;
+  }
+  assert.fail("the broken plan simulated without error");
+}
+
+/** Ports some listener holds on this machine right now. */
+function listening(): Set<number> {
+  const out = execFileSync("ss", ["-ltnH"], { encoding: "utf8" });
+  return new Set(out.split("\n").flatMap((l) => /:(\d+)\s/.exec(l.split(/\s+/)[3] + " ")?.[1] ?? []).map(Number));
+}
+
+/** What a finished simulation of `t` must not leave behind: any listener on its planned ports. */
+function leftListeners(t: typeof topology): number[] {
+  const held = listening();
+  return listenersOf(planCluster(t)).map((l) => l.port).filter((port) => held.has(port));
+}
+
+after(() => assert.deepEqual(leftListeners(topology), [], "no stand-in may outlive the tests"));
+
+test("the single-node stack serves every request through the router, and stops everything (CLI, --json)", () => {
+  const r = runCli(["simulate", "--stack", "single-node", "--requests", "24", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });
+  assert.ok(summary.p50Ms > 0 && summary.p99Ms >= summary.p50Ms && summary.startupMs > 0, r.stdout);
+  assert.match(r.stderr, /router ready at http:\/\/127\.0\.0\.1:9192/);
+  assert.deepEqual(leftListeners(parseTopology({ colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } })), []);
+});
+
+test("cross-node DP groups and side channels: every request prefilled and decoded by different instances", async () => {
+  const result = await runSimulation({ stack: "two-by-two", topology, requests: 16, timeoutSecs: 60, ...quietly });
+  assert.deepEqual(result.failures, []);
+  assert.equal(result.ok, 16);
+});
+
+test("decode told the wrong DP master port: simulate fails naming the instance and what it waits for", async () => {
+  const wrongPort = (i: InstancePlan): InstancePlan => ({ ...i, argv: i.argv.map((a, k) => (i.argv[k - 1] === "--data-parallel-rpc-port" ? "36399" : a)) });
+  const message = await failure(onNode("decode-1", wrongPort));
+  assert.match(message, /decode-1/);
+  assert.match(message, /36399/);
+});
+
+test("a prefill node told a side-channel host it does not have: simulate fails naming that address", async () => {
+  const wrongHost = (i: InstancePlan): InstancePlan => ({ ...i, env: { ...i.env, VLLM_NIXL_SIDE_CHANNEL_HOST: "192.0.2.1" } });
+  const message = await failure(onNode("prefill-1", wrongHost));
+  assert.match(message, /prefill-1/);
+  assert.match(message, /192\.0\.2\.1/);
+});
+
+test("a stack whose nodes cannot share this machine is refused before anything starts", async () => {
+  // Apart on their own machines, prefill-1's serve port is prefill-0's side channel on a shared one.
+  const crowded = parseTopology({ ports: { base: 31300, channelBase: 31308 }, prefill: { nodes: 2 } });
+  await assert.rejects(runSimulation({ stack: "crowded", topology: crowded, requests: 1, timeoutSecs: 5, ...quietly }), (e: CliError) =>
+    e.problems.some((p) => /^simulate: 127\.0\.0\.1 port 31308 is used by both prefill-0 prefill instance 0 \(NIXL side channel\) and prefill-1 prefill instance 0 \(serve\)/.test(p)),
+  );
+});
+
+test("simulate's own bad flags", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-sim-flags-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const [args, expected] of [
+    [["simulate"], /--stack: required/],
+    [["simulate", "--stack", "single-node", "--requests", "0"], /--requests: must be a whole number of at least 1, got "0"/],
+    [["simulate", "--stack", "nope", "--stacks-dir", dir], /--stack: no Pulumi\.nope\.yaml/],
+  ] as const) {
+    const r = runCli([...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, expected);
+  }
+});
