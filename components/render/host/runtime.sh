@@ -173,7 +173,6 @@ verb_install() {
 
 start_supervisor() { # index log: start the instance's supervisor in its own session, so it outlives this shell
   local key=${KEYS[$1]} t
-  rm -f "$STATE/$key.supervisor.pid"
   (
     { set +x; } 2>/dev/null
     load_hf_token
@@ -203,6 +202,7 @@ verb_start() {
       systemctl reset-failed "$(unit_name "$i")" 2>/dev/null || true
       systemctl enable --now --quiet "$(unit_name "$i")"
     else
+      stop_supervised "$i" # an instance whose supervisor was killed must not hold the port of its successor
       start_supervisor "$i" "$log"
     fi
     say "started ${DESCRIPTIONS[i]} (port ${PORTS[i]}), log $log"
@@ -312,13 +312,27 @@ await_sessions() { # tries session...: poll until those sessions are empty; fail
   return 1
 }
 
-# Each supervisor leads its own session, and its instance (with any worker processes) stays in it, even when
-# the supervisor itself was killed: stopping the sessions stops everything this host's start began.
-stop_supervised() {
-  local key pid
+# Each supervisor leads its own session, and its instance (with any worker processes) stays in it even when
+# the supervisor itself was killed: stopping that session stops everything start began for the instance.
+our_session() { # index: the id of the instance's session, or failure when nothing of it runs
+  local sup state pid
+  if sup=$(supervisor_pid "$1"); then
+    printf '%s\n' "$sup"
+    return 0
+  fi
+  sup=$(cat "$STATE/${KEYS[$1]}.supervisor.pid" 2>/dev/null) || return 1
+  # A live process with that pid that is not the supervisor means the pid was reused: none of ours is left.
+  if state=$(proc_stat "$sup") && [ "${state%% *}" != Z ]; then return 1; fi
+  pid=$(cat "$STATE/${KEYS[$1]}.pid" 2>/dev/null) || return 1
+  in_session "$pid" "$sup" || return 1
+  printf '%s\n' "$sup"
+}
+
+stop_supervised() { # index...: stop those instances and their supervisors, TERM first, KILL after the grace period
+  local i id
   local -a sessions=()
-  for key in "${KEYS[@]}"; do
-    if pid=$(cat "$STATE/$key.supervisor.pid" 2>/dev/null); then sessions+=("$pid"); fi
+  for i in "$@"; do
+    if id=$(our_session "$i"); then sessions+=("$id"); fi
   done
   if [ "${#sessions[@]}" -gt 0 ]; then
     signal_sessions TERM "${sessions[@]}"
@@ -328,14 +342,14 @@ stop_supervised() {
       await_sessions 50 "${sessions[@]}" || die "processes $(session_members "${sessions[@]}" | tr '\n' ' ')survived SIGKILL"
     fi
   fi
-  for key in "${KEYS[@]}"; do rm -f "$STATE/$key.supervisor.pid" "$STATE/$key.pid"; done
+  for i in "$@"; do rm -f "$STATE/${KEYS[i]}.supervisor.pid" "$STATE/${KEYS[i]}.pid"; done
 }
 
 verb_stop() {
   local mode t
   local -a bound=()
   mode=$(installed_mode)
-  if [ "$mode" = systemd ]; then stop_units; else stop_supervised; fi
+  if [ "$mode" = systemd ]; then stop_units; else stop_supervised "${!KEYS[@]}"; fi
   for ((t = 0; t < STOP_GRACE_SECS * 5; t++)); do
     mapfile -t bound < <(bound_ports)
     [ "${#bound[@]}" -gt 0 ] || break
