@@ -1,5 +1,10 @@
 // `gaudi-pd launch`: the seed launcher's interface, planned by plan.ts; --dry-run prints, otherwise it runs.
-import { InstancePlan, planCluster } from "../components/plan";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
+import { hfTokenFile, scriptPath } from "../components/render/hostCommands";
+import { renderNodeScript } from "../components/render/nodeScript";
 import { parseTopology, TopologyError } from "../components/topology";
 import { shellJoin } from "../components/render/shellQuote";
 import { CliError } from "./errors";
@@ -15,19 +20,22 @@ Ports: prefill base+8*node_rank+i, decode base+1000+8*node_rank+i, side channel 
 Options:
 ${flagHelp(LAUNCH_FLAGS)}`;
 
-/** Plan the instances of this node; every problem (flags given, then topology) comes back in flag terms. */
-export function planLaunch(target: LaunchTarget, raw: Record<string, unknown>, flagProblems: readonly string[] = []): InstancePlan[] {
+/** Plan this node; every problem (flags given, then topology) comes back in flag terms. */
+export function planLaunch(target: LaunchTarget, raw: Record<string, unknown>, flagProblems: readonly string[] = []): { plan: ClusterPlan; node: string } {
   try {
-    const plan = planCluster(parseTopology(raw), {
-      addresses: { [`${target.role}-${target.nodeRank}`]: target.nodeIp },
-      dpMaster: { [target.role]: target.dpMasterIp },
-    });
+    const node = `${target.role}-${target.nodeRank}`;
+    const plan = planCluster(parseTopology(raw), { addresses: { [node]: target.nodeIp }, dpMaster: { [target.role]: target.dpMasterIp } });
     if (flagProblems.length) throw new CliError(flagProblems);
-    return plan.instances.filter((i) => i.role === target.role && i.nodeRank === target.nodeRank);
+    return { plan, node };
   } catch (e) {
     if (e instanceof TopologyError) throw new CliError([...flagProblems, ...e.problems.map((p) => inFlagTerms(p, target.role))]);
     throw e;
   }
+}
+
+/** This node's instances. */
+export function nodeInstances(plan: ClusterPlan, node: string): InstancePlan[] {
+  return plan.instances.filter((i) => i.node === node);
 }
 
 /** The dry-run text: per instance a comment saying where it sits, then its full command with env. */
@@ -42,6 +50,27 @@ export function dryRunText(instances: readonly InstancePlan[]): string {
     .join("\n\n");
 }
 
+/** The seed's closing summary: one line per server. */
+function serversText(plan: ClusterPlan, node: string, target: LaunchTarget): string {
+  const rule = "==============================================";
+  const servers = nodeInstances(plan, node).map((i, k) => `Server ${k + 1}: ${target.nodeIp}:${i.port}`);
+  return [rule, `All ${target.role} servers launched successfully`, `Log directory: ${plan.topology.logDir}`, rule, ...servers, rule].join("\n");
+}
+
+/** Run verbs of this node's script in the foreground, its output on our terminal; supervised processes, like the seed's. */
+async function runNodeScript(plan: ClusterPlan, node: string, verbs: readonly string[]): Promise<number> {
+  const file = scriptPath(plan.topology.stateDir, node);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, renderNodeScript(plan, node), { mode: 0o700 });
+  if (plan.topology.hasHfToken) {
+    const tokenFile = hfTokenFile(plan.topology.stateDir);
+    fs.mkdirSync(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(tokenFile, `HF_TOKEN=${process.env.HF_TOKEN}\n`, { mode: 0o600 });
+  }
+  const child = spawn("bash", [file, ...verbs], { stdio: "inherit", env: { ...process.env, GAUDI_PD_MODE: "supervised" } });
+  return new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+}
+
 export async function launchCommand(argv: readonly string[]): Promise<number> {
   const flags = parseFlags(argv, LAUNCH_FLAGS);
   if (flags.has("--help")) {
@@ -49,10 +78,14 @@ export async function launchCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { target, raw, problems } = launchFromFlags(flags);
-  const instances = planLaunch(target, raw, problems);
+  const { plan, node } = planLaunch(target, raw, problems);
   if (flags.has("--dry-run")) {
+    const instances = nodeInstances(plan, node);
     console.log(flags.has("--json") ? JSON.stringify({ instances: instances.map(instanceJson) }, null, 2) : dryRunText(instances));
     return 0;
   }
-  throw new CliError(["launch: starting instances for real arrives with the host runtime; use --dry-run for now"]);
+  if (flags.has("--stop")) return runNodeScript(plan, node, ["stop"]);
+  const code = await runNodeScript(plan, node, ["install", "start", "wait"]);
+  if (code === 0) console.log(serversText(plan, node, target));
+  return code;
 }

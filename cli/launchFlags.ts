@@ -1,4 +1,6 @@
 // The seed launcher's flags (and the fuller launcher's), mapped onto a one-role topology and a launch target.
+import * as path from "node:path";
+import { SECRET_PLACEHOLDER } from "../components/stackConfig";
 import type { Role } from "../components/topology";
 import { FlagSpec, flagValue, numeric, ParsedFlags } from "./flags";
 
@@ -34,6 +36,7 @@ export const LAUNCH_FLAGS: readonly FlagSpec[] = [
   { name: "--profile", help: "Enable HPU and torch profiling" },
   { name: "--debug", help: "Debug logging (VLLM_LOGGING_LEVEL=DEBUG)" },
   { name: "--log-dir", value: "DIR", help: "Directory for server logs (default: .)" },
+  { name: "--state-dir", value: "DIR", help: "Scripts, env files and pid files of this node (default: LOG_DIR/.gaudi-pd)" },
   { name: "--dry-run", help: "Print the commands instead of starting them" },
   { name: "--json", help: "With --dry-run: print the instances as JSON" },
   { name: "--stop", help: "Stop the instances this command started on this node" },
@@ -60,6 +63,7 @@ const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
   ["recipeCacheDir", "--recipe-cache"],
   ["asyncScheduling", "--async"],
   ["logDir", "--log-dir"],
+  ["stateDir", "--state-dir"],
   ["model", "--model"],
   ["infra.hpusPerNode", "HPUs per node"],
 ];
@@ -130,6 +134,7 @@ export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw
     recipeCacheDir: flagValue(flags, "--recipe-cache"),
     nixl,
   };
+  const logDir = path.resolve(flagValue(flags, "--log-dir") ?? ".");
   const raw = {
     model: flagValue(flags, "--model"),
     ports: {
@@ -137,7 +142,10 @@ export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw
       channelBase: numeric(flagValue(flags, "--base-channel-port")),
       dpMaster: numeric(flagValue(flags, "--dp-master-port")),
     },
-    logDir: flagValue(flags, "--log-dir") ?? ".",
+    logDir,
+    stateDir: path.resolve(flagValue(flags, "--state-dir") ?? path.join(logDir, ".gaudi-pd")),
+    // The seed hands HF_TOKEN down from the environment; here it goes to a 0600 file, never into the script.
+    hfToken: process.env.HF_TOKEN ? SECRET_PLACEHOLDER : undefined,
     [role]: roleBlock,
   };
   return { target: { role, nodeRank, nodeSize, nodeIp, dpMasterIp }, raw: dropUndefined(raw) as Record<string, unknown>, problems };

@@ -1,0 +1,43 @@
+// `gaudi-pd launch` for real: the node script runs here with the stand-in first on PATH, like the seed on a Gaudi node.
+import { test, after } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { REPO, runCli } from "./helpers/runCli";
+
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-launch-"));
+const TOKEN = "hf_launchTestToken0123456789abcdef";
+const flags = ["-r", "decode", "-n", "2", "-d", "2", "--base-port", "40300", "--base-channel-port", "42300", "--dp-master-port", "44300", "--log-dir", logDir];
+const env = { PATH: `${path.join(REPO, "sim", "bin")}:${process.env.PATH}`, HF_TOKEN: TOKEN };
+after(() => {
+  runCli(["launch", ...flags, "--stop"], env);
+  fs.rmSync(logDir, { recursive: true, force: true });
+});
+
+const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.status ?? 0;
+const filesUnder = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+
+test("launch starts the node's instances, waits until healthy and lists the servers; --stop frees every port", async () => {
+  const r = runCli(["launch", ...flags], env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /All decode servers launched successfully/);
+  assert.match(r.stdout, /Server 1: localhost:41300\nServer 2: localhost:41301/);
+  assert.deepEqual([await health(41300), await health(41301)], [200, 200]);
+
+  const again = runCli(["launch", ...flags], env);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout + again.stderr, /0 started, 2 already running/);
+
+  const logs = fs.readdirSync(logDir).filter((f) => f.endsWith(".log"));
+  assert.equal(logs.length, 2);
+  for (const f of logs) assert.match(f, /^vllm_server_\d{8}_\d{6}_decode_[01]\.log$/);
+  const holding = filesUnder(logDir).filter((f) => fs.readFileSync(f, "utf8").includes(TOKEN));
+  assert.deepEqual(holding, [path.join(logDir, ".gaudi-pd", "secrets", "hf-token.env")], "the token lives in its 0600 file only");
+  assert.equal(fs.statSync(holding[0]).mode & 0o777, 0o600);
+  assert.ok(!(r.stdout + r.stderr).includes(TOKEN));
+
+  const stop = runCli(["launch", ...flags, "--stop"], env);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.deepEqual([await health(41300), await health(41301)], [0, 0]);
+});
