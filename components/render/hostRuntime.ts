@@ -122,6 +122,8 @@ function unitText(rt: HostRuntime): string {
     `ExecStart=/bin/bash ${state}/launch.sh %i`,
     "Restart=on-failure",
     `RestartSec=${RESTART.delaySecs}`,
+    "# SIGTERM to the instance, SIGKILL to all that is left after the grace period: what supervised mode does.",
+    "KillMode=mixed",
     `TimeoutStopSec=${STOP_GRACE_SECS}`,
     "# NIXL/UCX register KV-cache buffers with the NIC: locked memory must not be capped.",
     "LimitMEMLOCK=infinity",

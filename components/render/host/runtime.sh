@@ -296,10 +296,9 @@ stop_units() {
   systemctl reset-failed "${units[@]}" 2>/dev/null || true
 }
 
-signal_sessions() { # signal session...: send the signal to every live process of those sessions
-  local sig=$1 pid
-  shift
-  for pid in $(session_members "$@"); do kill "-$sig" "$pid" 2>/dev/null || true; done
+kill_sessions() { # session...: SIGKILL every live process of those sessions
+  local pid
+  for pid in $(session_members "$@"); do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 await_sessions() { # tries session...: poll until those sessions are empty; fail when tries × 0.2 s pass first
@@ -328,19 +327,21 @@ our_session() { # index: the id of the instance's session, or failure when nothi
   printf '%s\n' "$sup"
 }
 
-stop_supervised() { # index...: stop those instances and their supervisors, TERM first, KILL after the grace period
-  local i id
+# Like systemd's KillMode=mixed: SIGTERM to the supervisor (which passes it to its instance) or, when the
+# supervisor is gone, to the instance; SIGKILL to whatever is left in their sessions after the grace period.
+stop_supervised() { # index...: stop those instances and their supervisors
+  local i id pid
   local -a sessions=()
   for i in "$@"; do
-    if id=$(our_session "$i"); then sessions+=("$id"); fi
+    id=$(our_session "$i") || continue
+    sessions+=("$id")
+    if supervisor_pid "$i" >/dev/null; then pid=$id; else pid=$(cat "$STATE/${KEYS[i]}.pid"); fi
+    kill -TERM "$pid" 2>/dev/null || true
   done
-  if [ "${#sessions[@]}" -gt 0 ]; then
-    signal_sessions TERM "${sessions[@]}"
-    if ! await_sessions $((STOP_GRACE_SECS * 5)) "${sessions[@]}"; then
-      warn "still running after $STOP_GRACE_SECS s: $(session_members "${sessions[@]}" | tr '\n' ' ')- sending SIGKILL"
-      signal_sessions KILL "${sessions[@]}"
-      await_sessions 50 "${sessions[@]}" || die "processes $(session_members "${sessions[@]}" | tr '\n' ' ')survived SIGKILL"
-    fi
+  if [ "${#sessions[@]}" -gt 0 ] && ! await_sessions $((STOP_GRACE_SECS * 5)) "${sessions[@]}"; then
+    warn "still running after $STOP_GRACE_SECS s: $(session_members "${sessions[@]}" | tr '\n' ' ')- sending SIGKILL"
+    kill_sessions "${sessions[@]}"
+    await_sessions 50 "${sessions[@]}" || die "processes $(session_members "${sessions[@]}" | tr '\n' ' ')survived SIGKILL"
   fi
   for i in "$@"; do rm -f "$STATE/${KEYS[i]}.supervisor.pid" "$STATE/${KEYS[i]}.pid"; done
 }
@@ -378,7 +379,7 @@ verb_status() {
       health=unhealthy
       unhealthy=1
     fi
-    printf '%-28s port %-5s %-40s %s\n' "${DESCRIPTIONS[i]}" "${PORTS[i]}" "$state" "$health"
+    printf '%-32s port %-5s %-40s %s\n' "${DESCRIPTIONS[i]}" "${PORTS[i]}" "$state" "$health"
   done
   return $((unhealthy ? 3 : 0))
 }
