@@ -51,7 +51,8 @@ export function renderNodeScript(plan: ClusterPlan, node: string, addresses?: Re
       logPrefix: `${t.logDir}/vllm_server_`,
       logSuffix: `_${i.logName}.log`,
     })),
-    vars: { VLLM_COMMAND: t.vllmCommand },
+    // Every instance of a node runs the same command: the first word of its argv.
+    vars: { VLLM_COMMAND: n.instances[0].argv[0] },
     runtimePath: NODE_RUNTIME_PATH,
   });
 }

@@ -1,7 +1,7 @@
 // The host script of the router: the pinned vllm-router in front of every prefill and decode instance.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ClusterPlan, planCluster } from "../plan";
+import { ClusterPlan, planCluster, ROUTER_HOST } from "../plan";
 import { VLLM_ROUTER_VERSION } from "../topology";
 import { renderHostScript } from "./hostRuntime";
 
@@ -38,7 +38,7 @@ export function renderRouterScript(plan: ClusterPlan, addresses?: Readonly<Recor
     services: [
       {
         key: "vllm-router",
-        description: `router on ${r.host}`,
+        description: r.host === ROUTER_HOST ? "router" : `router on ${r.host}`,
         summary: `vllm-router ${VLLM_ROUTER_VERSION}: port ${r.port}, ready when ${ROUTER_READY_PATH} answers 200`,
         port: r.port,
         healthUrl: `http://${localAddress(t.router.host)}:${r.port}${ROUTER_READY_PATH}`,
