@@ -1,0 +1,107 @@
+// PdServing: the plan's vLLM instances and router started on the hosts — one health-gated remote command per
+// node carrying its rendered script on stdin, then the router once every node serves.
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { Host } from "./hosts";
+import { ClusterPlan, nodeName, NodePlan, planCluster, ROUTER_HOST } from "./plan";
+import { CommandText, hfTokenCommands, READY_COMMAND, scriptCommands } from "./render/hostCommands";
+import { renderNodeScript } from "./render/nodeScript";
+import { renderRouterScript } from "./render/routerScript";
+import { Topology, TopologyError } from "./topology";
+
+export interface PdServingArgs {
+  /** The cluster plan; the hosts' private addresses are bound here, so it may be the symbolic one. */
+  readonly plan: ClusterPlan;
+  /** A host per plan node (by node name), plus `router` when the router is dedicated. */
+  readonly hosts: readonly Host[];
+  /** The Hugging Face token (a secret); given exactly when the topology has one. */
+  readonly hfToken?: pulumi.Input<string>;
+}
+
+/** Every prefill and decode URL the router sends to. */
+export interface Endpoints {
+  readonly prefill: string[];
+  readonly decode: string[];
+}
+
+/** How long a readiness poll waits for a booting machine to answer SSH and finish cloud-init. */
+export const READY_TIMEOUT = "30m";
+
+/** A token given without the topology knowing (no host would read it), or the other way round. */
+export function tokenProblems(topology: Topology, tokenGiven: boolean): string[] {
+  if (topology.hasHfToken && !tokenGiven) return ["hfToken: the topology has a Hugging Face token but none was passed (a secret Output)"];
+  if (!topology.hasHfToken && tokenGiven) return ["hfToken: a token was passed but the topology has no hfToken, so no host would read it"];
+  return [];
+}
+
+/** The nodes whose addresses a node's script bakes in: its own (NIXL side channel) and each DP role's rank-0 node (DP master). */
+export function addressesUsedBy(plan: ClusterPlan, node: NodePlan): string[] {
+  const masters = node.instances.filter((i) => i.dpRank !== null).map((i) => nodeName(plan.topology, i.role, 0));
+  return [...new Set([node.name, ...masters])];
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+export class PdServing extends pulumi.ComponentResource {
+  /** Every prefill and decode URL the router sends to, on the nodes' private addresses. */
+  readonly endpoints: pulumi.Output<Endpoints>;
+  /** The router on its host's public address. */
+  readonly routerUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: PdServingArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gaudi-pd:index:PdServing", name, {}, opts);
+    const { plan } = args;
+    const { stateDir } = plan.topology;
+    const problems = tokenProblems(plan.topology, args.hfToken !== undefined);
+    if (problems.length) throw new TopologyError(problems);
+    const byName = new Map(args.hosts.map((h) => [h.name, h]));
+    const hostOf = (hostName: string): Host => {
+      const h = byName.get(hostName);
+      if (!h) throw new Error(`PdServing: no host named ${hostName} (hosts: ${[...byName.keys()].join(", ")})`);
+      return h;
+    };
+    // Only the addresses a script uses feed it, so replacing one machine re-renders only the scripts that name it.
+    const addresses = (names: readonly string[]) => pulumi.all(Object.fromEntries(names.map((n) => [n, hostOf(n).privateAddress])));
+
+    const ready = (h: Host) =>
+      new command.remote.Command(
+        `${h.name}-ready`,
+        { connection: h.connection.apply((c) => ({ ...c, dialErrorLimit: -1 })), create: READY_COMMAND, logging: "none" },
+        { parent: this, customTimeouts: { create: READY_TIMEOUT } },
+      );
+    // The scripts print no secret and carry none (the token reaches a host only through its own command).
+    const serve = (resourceName: string, h: Host, text: CommandText, script: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
+      new command.remote.Command(
+        resourceName,
+        { connection: h.connection, create: text.create, delete: text.delete, stdin: script, triggers: [script.apply(sha256)], logging: "stdoutAndStderr" },
+        { parent: this, dependsOn, deleteBeforeReplace: true },
+      );
+    const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply((token) => `HF_TOKEN=${token}\n`));
+
+    // No ordering between nodes: a DP group comes up only once all its ranks start.
+    const serves = plan.nodes.map((node) => {
+      const h = hostOf(node.name);
+      const gates: pulumi.Resource[] = [ready(h)];
+      if (tokenFile)
+        gates.push(
+          new command.remote.Command(
+            `${node.name}-hf-token`,
+            { connection: h.connection, ...hfTokenCommands(stateDir), stdin: tokenFile, logging: "none" },
+            { parent: this, dependsOn: gates[0], additionalSecretOutputs: ["stdout", "stderr"] },
+          ),
+        );
+      const script = addresses(addressesUsedBy(plan, node)).apply((a) => renderNodeScript(plan, node.name, a));
+      return serve(`${node.name}-serve`, h, scriptCommands(stateDir, node.name), script, gates);
+    });
+
+    const routerHost = hostOf(plan.router.host);
+    const dedicated = plan.router.host === ROUTER_HOST;
+    const bound = addresses([...plan.nodes.map((n) => n.name), ...(dedicated ? [ROUTER_HOST] : [])]).apply((a) => planCluster(plan.topology, { addresses: a }));
+    serve(`${ROUTER_HOST}-serve`, routerHost, scriptCommands(stateDir, ROUTER_HOST), bound.apply((p) => renderRouterScript(p)), [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+
+    this.endpoints = bound.apply((p) => ({ prefill: [...p.router.prefillUrls], decode: [...p.router.decodeUrls] }));
+    this.routerUrl = pulumi.interpolate`http://${routerHost.publicAddress}:${plan.router.port}`;
+    this.registerOutputs({ endpoints: this.endpoints, routerUrl: this.routerUrl });
+  }
+}
