@@ -1,0 +1,70 @@
+// PdCluster: the one thing the program builds — topology checked and planned before anything is registered,
+// then the machines (AWS or existing hosts) and the serving on them.
+import * as pulumi from "@pulumi/pulumi";
+import { ExistingHosts } from "./existingHosts";
+import { GaudiNodes } from "./gaudiNodes";
+import { HostInfo, hostInfos } from "./hosts";
+import { ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
+import { Endpoints, PdServing, tokenProblems } from "./pdServing";
+import { deployProblems, parseTopology, Topology, TopologyError } from "./topology";
+
+export interface PdClusterArgs {
+  /** The topology: raw config (the `gaudi-pd:` keys without their prefix), or what parseTopology returned. */
+  readonly topology: Topology | Readonly<Record<string, unknown>>;
+  /** The Hugging Face token (a secret); given exactly when the topology has `hfToken`. */
+  readonly hfToken?: pulumi.Input<string>;
+  /** The SSH private key that opens every host (a secret); required, reported with the topology's problems when missing. */
+  readonly sshPrivateKey?: pulumi.Input<string>;
+}
+
+/** A parsed topology, told from raw config by fields the raw schema refuses. */
+function isTopology(t: PdClusterArgs["topology"]): t is Topology {
+  return typeof t.hasHfToken === "boolean" && typeof (t as Topology).prefill?.role === "string";
+}
+
+/** The plan of a deployable cluster, or a TopologyError naming every problem at once. */
+export function deployablePlan(args: PdClusterArgs): ClusterPlan {
+  const problems: string[] = [];
+  let plan: ClusterPlan | undefined;
+  try {
+    const topology = isTopology(args.topology) ? args.topology : parseTopology(args.topology);
+    plan = planCluster(topology);
+    if (!topology.infra) problems.push("infra: required to deploy: {kind: aws, …} or {kind: hosts, …}");
+    problems.push(...deployProblems(topology), ...tokenProblems(topology, args.hfToken !== undefined));
+  } catch (e) {
+    if (!(e instanceof TopologyError)) throw e;
+    problems.push(...e.problems);
+  }
+  if (args.sshPrivateKey === undefined) problems.push("sshPrivateKey: required to reach the hosts (pulumi config set --secret gaudi-pd:sshPrivateKey < ~/.ssh/id_ed25519)");
+  if (problems.length || !plan) throw new TopologyError(problems);
+  return plan;
+}
+
+export class PdCluster extends pulumi.ComponentResource {
+  /** The plan everything was built from (addresses symbolic). */
+  readonly plan: ClusterPlan;
+  /** Where clients send requests: the router on its public address. */
+  readonly routerUrl: pulumi.Output<string>;
+  /** The Gaudi nodes: role, rank, name, private and public address. */
+  readonly nodes: pulumi.Output<HostInfo[]>;
+  /** Every prefill and decode URL behind the router. */
+  readonly endpoints: pulumi.Output<Endpoints>;
+
+  constructor(name: string, args: PdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Before super(): a bad topology must not register even this component.
+    const plan = deployablePlan(args);
+    super("gaudi-pd:index:PdCluster", name, {}, opts);
+    const sshPrivateKey = pulumi.secret(args.sshPrivateKey as pulumi.Input<string>);
+    const machines =
+      plan.topology.infra?.kind === "hosts"
+        ? new ExistingHosts(name, { plan, sshPrivateKey }, { parent: this })
+        : new GaudiNodes(name, { plan, sshPrivateKey }, { parent: this });
+    const serving = new PdServing(name, { plan, hosts: machines.hosts, hfToken: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken) }, { parent: this });
+
+    this.plan = plan;
+    this.routerUrl = serving.routerUrl;
+    this.nodes = hostInfos(machines.hosts.filter((h) => h.name !== ROUTER_HOST));
+    this.endpoints = serving.endpoints;
+    this.registerOutputs({ routerUrl: this.routerUrl, nodes: this.nodes, endpoints: this.endpoints });
+  }
+}
