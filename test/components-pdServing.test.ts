@@ -1,0 +1,132 @@
+// PdServing under mocks: each node's script carries the addresses the hosts really have, commands are gated and
+// ordered as DP groups need, and a script depends only on the addresses it uses.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { addressesUsedBy, READY_TIMEOUT } from "../components/pdServing";
+import { planCluster } from "../components/plan";
+import { hfTokenCommands, READY_COMMAND, scriptCommands } from "../components/render/hostCommands";
+import { renderNodeScript } from "../components/render/nodeScript";
+import { rawTopologyFromConfig, readStackConfig } from "../components/stackConfig";
+import { parseTopology } from "../components/topology";
+import { byType, isSecretValue, mockAddresses, named, reveal, runProgram, stackConfig, TYPES } from "./helpers/pulumiMocks";
+
+const run = async (stack: string, edit?: (c: Record<string, unknown>) => void) => {
+  const { config, secretKeys } = stackConfig(stack, edit);
+  return runProgram(config, secretKeys);
+};
+const stdinOf = (r: Awaited<ReturnType<typeof run>>, name: string) => reveal(named(r, name).inputs.stdin) as string;
+const ip = (name: string) => mockAddresses(name).privateIp;
+/** A stack file's raw topology, as the CLI reads it. */
+const rawOf = (stack: string) => rawTopologyFromConfig(readStackConfig(`${__dirname}/../stacks`, stack) ?? {});
+
+test("decode-1's script: DP master at decode-0's private address, NIXL side channel on its own", async () => {
+  const r = await run("multi-node");
+  const script = stdinOf(r, "decode-1-serve");
+  const masters = [...script.matchAll(/--data-parallel-address (\S+)/g)].map((m) => m[1]);
+  assert.equal(masters.length, 8);
+  assert.ok(masters.every((a) => a === ip("decode-0")), masters.join(" "));
+  const sideHosts = [...script.matchAll(/VLLM_NIXL_SIDE_CHANNEL_HOST=(\S+)/g)].map((m) => m[1]);
+  assert.equal(sideHosts.length, 8);
+  assert.ok(sideHosts.every((a) => a === ip("decode-1")), sideHosts.join(" "));
+  assert.ok(!script.includes(ip("prefill-0")) && !script.includes(ip("prefill-1")), "a decode script names no prefill address");
+  const prefill1 = stdinOf(r, "prefill-1-serve");
+  assert.match(prefill1, new RegExp(`--data-parallel-address ${ip("prefill-0").replace(/\./g, "\\.")}\\b`));
+  assert.match(prefill1, new RegExp(`VLLM_NIXL_SIDE_CHANNEL_HOST=${ip("prefill-1").replace(/\./g, "\\.")}\\b`));
+});
+
+test("the router's script lists every prefill and decode endpoint; endpoints and routerUrl are outputs", async () => {
+  const r = await run("multi-node");
+  const script = stdinOf(r, "router-serve");
+  const urls = (role: string) => [...script.matchAll(new RegExp(`--${role} (http://\\S+)`, "g"))].map((m) => m[1]);
+  const expected = (node: string, base: number) => Array.from({ length: 8 }, (_, i) => `http://${ip(node)}:${base + i}`);
+  assert.deepEqual(urls("prefill"), [...expected("prefill-0", 8300), ...expected("prefill-1", 8308)]);
+  assert.deepEqual(urls("decode"), [...expected("decode-0", 9300), ...expected("decode-1", 9308)]);
+  assert.deepEqual(r.outputs.endpoints, { prefill: urls("prefill"), decode: urls("decode") });
+  assert.equal(r.outputs.routerUrl, `http://${mockAddresses("router").publicIp}:9192`);
+  assert.deepEqual(
+    (r.outputs.nodes as { name: string }[]).map((n) => n.name),
+    ["prefill-0", "prefill-1", "decode-0", "decode-1"],
+  );
+  assert.deepEqual((r.outputs.nodes as object[])[3], { role: "decode", rank: 1, name: "decode-1", privateAddress: ip("decode-1"), publicAddress: mockAddresses("decode-1").publicIp });
+});
+
+test("commands: ready polls a booting host, the token goes first, serve carries its script and is replaced on change", async () => {
+  const r = await run("multi-node");
+  const stateDir = "/var/lib/gaudi-pd";
+  for (const node of ["prefill-0", "prefill-1", "decode-0", "decode-1"]) {
+    const ready = named(r, `${node}-ready`);
+    assert.equal(ready.inputs.create, READY_COMMAND);
+    assert.equal(ready.inputs.logging, "none");
+    assert.equal((reveal(ready.inputs.connection) as { dialErrorLimit: number }).dialErrorLimit, -1);
+    assert.deepEqual(ready.customTimeouts, { create: READY_TIMEOUT });
+
+    const token = named(r, `${node}-hf-token`);
+    assert.deepEqual({ create: token.inputs.create, delete: token.inputs.delete }, hfTokenCommands(stateDir));
+    assert.equal(token.inputs.logging, "none");
+    assert.deepEqual(token.dependsOn, [`${node}-ready`]);
+    assert.deepEqual(token.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
+
+    const serve = named(r, `${node}-serve`);
+    assert.deepEqual({ create: serve.inputs.create, delete: serve.inputs.delete }, scriptCommands(stateDir, node));
+    const script = stdinOf(r, `${node}-serve`);
+    assert.deepEqual(serve.inputs.triggers, [createHash("sha256").update(script).digest("hex")]);
+    assert.equal(serve.deleteBeforeReplace, true);
+    // Gated on its own host only: no serve waits for another, so every DP rank of a role starts together.
+    assert.deepEqual(serve.dependsOn.sort(), [`${node}-hf-token`, `${node}-ready`]);
+    assert.equal(serve.inputs.logging, "stdoutAndStderr");
+    assert.equal((reveal(serve.inputs.connection) as { host: string }).host, mockAddresses(node).publicIp);
+  }
+  const router = named(r, "router-serve");
+  assert.deepEqual({ create: router.inputs.create, delete: router.inputs.delete }, scriptCommands(stateDir, "router"));
+  assert.deepEqual(router.dependsOn.sort(), ["decode-0-serve", "decode-1-serve", "prefill-0-serve", "prefill-1-serve", "router-ready"]);
+  assert.equal(router.deleteBeforeReplace, true);
+  assert.equal((reveal(router.inputs.connection) as { host: string }).host, mockAddresses("router").publicIp);
+});
+
+test("router placed on a node: it runs there, after that node's serve, and no router machine or poll exists", async () => {
+  const r = await run("single-node");
+  const router = named(r, "router-serve");
+  assert.deepEqual(router.dependsOn, ["pd-0-serve"]);
+  assert.equal((reveal(router.inputs.connection) as { host: string }).host, mockAddresses("pd-0").publicIp);
+  assert.ok(!r.resources.some((x) => x.name === "router-ready" || x.name === "router"));
+  assert.equal(r.outputs.routerUrl, `http://${mockAddresses("pd-0").publicIp}:9192`);
+});
+
+test("without an HF token: no token command, serve gated on readiness alone", async () => {
+  const r = await run("multi-node", (c) => delete c["gaudi-pd:hfToken"]);
+  assert.ok(!byType(r, TYPES.command).some((c) => c.name.endsWith("-hf-token")));
+  assert.deepEqual(named(r, "decode-1-serve").dependsOn, ["decode-1-ready"]);
+  assert.ok(!stdinOf(r, "decode-1-serve").includes("hf-token.env"));
+});
+
+test("a script needs only the addresses addressesUsedBy names: rendering with all of them changes nothing", () => {
+  for (const stack of ["single-node", "multi-node", "tp2", "hosts"]) {
+    const plan = planCluster(parseTopology(rawOf(stack)));
+    const all = Object.fromEntries([...plan.nodes.map((n) => n.name), "router"].map((n) => [n, ip(n)]));
+    for (const node of plan.nodes) {
+      const used = Object.fromEntries(addressesUsedBy(plan, node).map((n) => [n, all[n]]));
+      assert.equal(renderNodeScript(plan, node.name, used), renderNodeScript(plan, node.name, all), `${stack} ${node.name}`);
+    }
+  }
+  const plan = planCluster(parseTopology(rawOf("multi-node")));
+  assert.deepEqual(addressesUsedBy(plan, plan.nodes[3]), ["decode-1", "decode-0"]);
+  const noDp = planCluster(parseTopology({ decode: { nodes: 2 } }));
+  assert.deepEqual(addressesUsedBy(noDp, noDp.nodes[2]), ["decode-1"]);
+});
+
+test("decode-1's script does not change when a prefill address or a prefill setting changes", () => {
+  const raw = rawOf("multi-node");
+  const addresses = { "prefill-0": "10.1.0.10", "prefill-1": "10.1.0.11", "decode-0": "10.2.0.10", "decode-1": "10.2.0.11", router: "10.4.0.10" };
+  const base = renderNodeScript(planCluster(parseTopology(raw)), "decode-1", addresses);
+  assert.equal(renderNodeScript(planCluster(parseTopology(raw)), "decode-1", { ...addresses, "prefill-0": "10.1.9.99" }), base);
+  const prefillChanged = { ...raw, prefill: { ...(raw.prefill as object), maxNumSeqs: 64 } };
+  assert.equal(renderNodeScript(planCluster(parseTopology(prefillChanged)), "decode-1", addresses), base);
+  assert.notEqual(renderNodeScript(planCluster(parseTopology(raw)), "decode-1", { ...addresses, "decode-0": "10.2.9.99" }), base);
+});
+
+test("the connection and the token stdin are secrets in what the engine receives", async () => {
+  const r = await run("multi-node");
+  for (const c of byType(r, TYPES.command)) assert.ok(isSecretValue(c.inputs.connection), `${c.name} connection`);
+  for (const c of byType(r, TYPES.command).filter((x) => x.name.endsWith("-hf-token"))) assert.ok(isSecretValue(c.inputs.stdin), `${c.name} stdin`);
+});
