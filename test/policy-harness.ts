@@ -112,11 +112,16 @@ export function validateResource(policy: ResourceValidationPolicy, r: TestResour
   });
 }
 
-/** Runs a resource policy's remediation; the changed properties in wire form, or undefined when it left them alone. */
+/** Runs a resource policy's remediation; the changed properties in wire form, or undefined when it left them alone (or does not apply). */
 export async function remediateResource(policy: ResourceValidationPolicy, r: TestResource, config: PolicyConfig = {}): Promise<Record<string, any> | undefined> {
   const { level: _, ...rest } = common(policy, config);
-  const result = await policy.remediateResource?.({ ...rest, type: r.type, name: r.name, urn: urnOf(r), opts: optionsOf(r), props: fromWire(r.props, true) });
-  return result ? codec.serializeProperties(result) : undefined;
+  try {
+    const result = await policy.remediateResource?.({ ...rest, type: r.type, name: r.name, urn: urnOf(r), opts: optionsOf(r), props: fromWire(r.props, true) });
+    return result ? codec.serializeProperties(result) : undefined;
+  } catch (e) {
+    if (e instanceof NotApplicable) return undefined;
+    throw e;
+  }
 }
 
 /** Builds the stack's resources with parents and dependencies resolved, as the server does. */
