@@ -66,13 +66,6 @@ export function addressIngressOf(type: string, props: Props): AddressIngress[] |
   }
 }
 
-/** True when the span lets traffic reach `port` over TCP. */
-export function reachesTcpPort(span: PortSpan, port: number): boolean {
-  if (span === null) return false;
-  if ("all" in span) return true;
-  return span.protocol === "tcp" && span.from <= port && port <= span.to;
-}
-
 /** True when the span opens exactly one TCP port and it is `port`. */
 export function isOnlyTcpPort(span: PortSpan, port: number): boolean {
   return span !== null && !("all" in span) && span.protocol === "tcp" && span.from === port && span.to === port;

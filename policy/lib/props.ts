@@ -1,6 +1,6 @@
-// Reading resource properties the way the policy runtime hands them over: during preview a value that is
-// not yet known throws UnknownValueError on access, and a Pulumi secret arrives as its plain value.
-import { Secret, UnknownValueError } from "@pulumi/policy";
+// Reading resource properties the way the policy runtime hands them over: during preview a value that is not
+// yet known throws UnknownValueError on access; a Pulumi secret arrives plain (validation) or as a Secret (remediation).
+import { UnknownValueError } from "@pulumi/policy";
 
 /** Stands for a value that is unknown until the update runs (preview of a not-yet-created dependency). */
 export const UNKNOWN: unique symbol = Symbol("unknown");
@@ -23,12 +23,7 @@ export function elements<T>(get: () => readonly T[] | undefined): Maybe<T>[] {
   return Array.from({ length: list.length }, (_, i) => read(() => list[i]));
 }
 
-/** The value a remediation sees for `key`, still wrapped when it is a Pulumi secret (reads through the proxies). */
+/** The stored value of `obj[key]`, read past the runtime's proxies: in a remediation a Pulumi secret is still a Secret here. */
 export function storedValue(obj: object, key: string): unknown {
   return Object.getOwnPropertyDescriptor(obj, key)?.value;
-}
-
-/** True when a remediation's view of `obj[key]` is a Pulumi secret. */
-export function isSecretValue(obj: object, key: string): boolean {
-  return storedValue(obj, key) instanceof Secret;
 }
