@@ -171,16 +171,21 @@ test("the router: the pinned vllm-router from PATH, ready once its workers are, 
   assert.equal(listening().has(main.router.port), false);
 });
 
-test("the router from the state directory's virtualenv when PATH has none", () => {
+test("the router from the state directory's virtualenv when the one on PATH is not the pinned version", () => {
   const plan = localPlan("venv", 21000);
   fs.mkdirSync(plan.topology.stateDir, { recursive: true });
   // The repo's pinned virtualenv stands in for the one install would create (no network needed).
   fs.symlinkSync(path.join(REPO, ".venv-router"), path.join(plan.topology.stateDir, "router-venv"));
-  const router = script("venv-router", plan, renderRouterScript(plan), { env: { PATH: "/usr/local/bin:/usr/bin:/bin" } });
+  const other = path.join(tmp, "venv", "other-bin");
+  fs.mkdirSync(other);
+  fs.writeFileSync(path.join(other, "vllm-router"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+  const searchPath = `${other}:/usr/local/bin:/usr/bin:/bin`;
+  const router = script("venv-router", plan, renderRouterScript(plan), { env: { PATH: searchPath } });
   const r = sh(router, ["install"]);
   assert.equal(r.code, 0, r.all);
+  assert.match(r.stderr, /not using .*other-bin\/vllm-router: its Python reports vllm-router 'none', not 0\.1\.17/);
   const envFile = fs.readFileSync(path.join(plan.topology.stateDir, "router", "vllm-router.env"), "utf8");
-  assert.match(envFile, new RegExp(`^PATH=${path.join(plan.topology.stateDir, "router-venv", "bin")}:/usr/local/bin:/usr/bin:/bin$`, "m"));
+  assert.ok(envFile.startsWith(`PATH=${path.join(plan.topology.stateDir, "router-venv", "bin")}:${searchPath}\n`), envFile);
 });
 
 test("kill -9 of an instance: its supervisor restarts it into the same log, and wait passes again", async () => {

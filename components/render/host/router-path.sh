@@ -10,11 +10,15 @@ router_version() { # executable: the vllm-router version its Python reports; emp
 
 # The pinned router: one already on PATH when its version matches, else the project's own virtualenv.
 runtime_path() { # prints the PATH the router runs with
-  local found venv=$STATE_ROOT/router-venv
-  if found=$(command -v vllm-router) && [ "$(router_version "$found")" = "$ROUTER_VERSION" ]; then
-    say "using $found (vllm-router $ROUTER_VERSION)" >&2
-    printf '%s\n' "$PATH"
-    return 0
+  local found version venv=$STATE_ROOT/router-venv
+  if found=$(command -v vllm-router); then
+    version=$(router_version "$found")
+    if [ "$version" = "$ROUTER_VERSION" ]; then
+      say "using $found (vllm-router $ROUTER_VERSION)" >&2
+      printf '%s\n' "$PATH"
+      return 0
+    fi
+    say "not using $found: its Python reports vllm-router '${version:-none}', not $ROUTER_VERSION" >&2
   fi
   if [ "$(router_version "$venv/bin/vllm-router")" != "$ROUTER_VERSION" ]; then
     need python3 python3-venv
