@@ -42,14 +42,14 @@ export interface HostRuntime {
 }
 
 /** Restart policy of both modes, systemd's Restart=on-failure, RestartSec, StartLimitBurst and StartLimitIntervalSec. */
-export const RESTART = { delaySecs: 1, burst: 5, intervalSecs: 60 } as const;
+const RESTART = { delaySecs: 1, burst: 5, intervalSecs: 60 } as const;
 /** Seconds between SIGTERM and SIGKILL when stopping (systemd's TimeoutStopSec). */
-export const STOP_GRACE_SECS = 30;
+const STOP_GRACE_SECS = 30;
 /** Seconds between two rounds of health polls in wait. */
-export const POLL_SECS = 1;
+const POLL_SECS = 1;
 /** Lines of an instance's log wait shows when it fails. */
-export const LOG_TAIL_LINES = 30;
-export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
+const LOG_TAIL_LINES = 30;
+const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
 
 const asset = (name: string) => readFileSync(join(__dirname, "host", name), "utf8");
 const RUNTIME = asset("runtime.sh");
@@ -58,7 +58,7 @@ const SUPERVISOR = asset("supervise.sh");
 const HEREDOC_END = "GAUDI_PD_EOF";
 
 /** The systemd unit name (before `@key.service`) of a host unit. */
-export function systemdUnit(unit: string): string {
+function systemdUnit(unit: string): string {
   return `gaudi-pd-${unit}`;
 }
 
