@@ -4,7 +4,7 @@
 // not, they reach the host's process table or the preview), and secrets on stdin or in the SSH connection
 // are made Pulumi secrets by the remediation when the program left them plain.
 import { ResourceValidationPolicy, Secret } from "@pulumi/policy";
-import { read, storedValue } from "./lib/props";
+import { read, storedValue, UNKNOWN } from "./lib/props";
 import { secretKindsIn } from "./lib/secretPatterns";
 import { T } from "./lib/types";
 
@@ -19,10 +19,11 @@ function visibleTexts(props: Record<string, any>): [string, string][] {
     return typeof v === "string" ? [[f, v]] : [];
   });
   const env = read(() => props.environment as Record<string, unknown> | undefined);
-  const envTexts = env && typeof env === "object" ? Object.keys(env).flatMap((k): [string, string][] => {
+  if (env === UNKNOWN || typeof env !== "object" || env === null) return texts;
+  const envTexts = Object.keys(env).flatMap((k): [string, string][] => {
     const v = read(() => env[k]);
     return typeof v === "string" ? [[`environment.${k}`, `${k}=${v}`]] : [];
-  }) : [];
+  });
   return [...texts, ...envTexts];
 }
 
