@@ -248,6 +248,7 @@ export function routerArgv(topology: Topology, prefillUrls: readonly string[], d
     "--vllm-pd-disaggregation",
     "--host", rt.host,
     "--port", String(rt.port),
+    "--prometheus-port", String(rt.metricsPort),
     "--prefill-policy", rt.prefillPolicy,
     "--decode-policy", rt.decodePolicy,
     "--worker-startup-timeout-secs", String(rt.workerStartupTimeoutSecs),
@@ -275,6 +276,7 @@ export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string 
     if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master` });
   }
   out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router" });
+  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics" });
   return out;
 }
 

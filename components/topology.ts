@@ -110,6 +110,7 @@ const hostsInfraSchema = z.strictObject({
 
 const routerSchema = z.strictObject({
   port: port.default(9192),
+  metricsPort: port.default(29000),
   host: nonEmpty.default("0.0.0.0"),
   prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),

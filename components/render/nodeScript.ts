@@ -39,7 +39,7 @@ export function renderNodeScript(plan: ClusterPlan, node: string, addresses?: Re
     hfTokenFile: t.hasHfToken ? hfTokenFile(t.stateDir) : null,
     healthTimeoutSecs: t.healthTimeoutSecs,
     // The router is rendered by its own script, even when it is placed on this node.
-    ports: listenersOf(p).filter((l) => l.host === n.name && l.owner !== "router").map((l) => l.port),
+    ports: listenersOf(p).filter((l) => l.host === n.name && !l.owner.startsWith("router")).map((l) => l.port),
     services: n.instances.map((i) => ({
       key: `${i.role}-${i.instance}`,
       description: `${n.name} ${i.role} instance ${i.instance}`,

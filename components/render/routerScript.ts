@@ -34,7 +34,7 @@ export function renderRouterScript(plan: ClusterPlan, addresses?: Readonly<Recor
     logDir: t.logDir,
     hfTokenFile: null,
     healthTimeoutSecs: t.healthTimeoutSecs,
-    ports: [r.port],
+    ports: [r.port, t.router.metricsPort],
     services: [
       {
         key: "vllm-router",
