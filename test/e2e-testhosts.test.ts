@@ -3,6 +3,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { takeHostLock } from "./harness/hostLock";
 import { run } from "./harness/run";
 import { HOST_STATE_DIR, PREFIX, TestHosts } from "./harness/testHosts";
 
@@ -38,6 +39,10 @@ test("each host has its own address, name, PID 1 and state directory", async () 
   assert.equal(fs.existsSync(path.join(HOST_STATE_DIR, "who")), false, "the root namespace's directory stays untouched");
 });
 
+test("a second run cannot take the hosts while this one holds them", async () => {
+  assert.equal(await takeHostLock(0), null);
+});
+
 test("hosts reach each other but nothing outside the test network", async () => {
   const [a, b] = hosts.hosts;
   const reach = await hosts.ssh(a.name, `exec 3<>/dev/tcp/${b.address}/22 && echo reached`);
@@ -71,4 +76,19 @@ test("teardown kills every process and removes namespaces and links, and may run
   const links = await run("ip", ["-o", "link", "show"]);
   assert.doesNotMatch(links.stdout, new RegExp(`: ${PREFIX}`));
   assert.deepEqual(pids.filter(isRunning), [], "every process of every host, the daemonized sleep included, is gone");
+});
+
+test("hosts left behind by a run that died are removed when the next run starts", async () => {
+  const abandoned = `${PREFIX}gone`;
+  const up = await run(path.join(REPO, "scripts", "test-hosts.sh"), ["up", abandoned]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match((await run("ip", ["netns", "list"])).stdout, new RegExp(`^${abandoned}\\b`, "m"));
+  const next = await TestHosts.start([`${PREFIX}next`], REPO);
+  try {
+    const ns = (await run("ip", ["netns", "list"])).stdout;
+    assert.doesNotMatch(ns, new RegExp(`^${abandoned}\\b`, "m"));
+    assert.match(ns, new RegExp(`^${PREFIX}next\\b`, "m"));
+  } finally {
+    await next.teardown();
+  }
 });

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { HostLock, lockHolderNote, takeHostLock } from "./hostLock";
 import { run, RunOptions, RunResult, runOk } from "./run";
 
 /** Every namespace and link the harness creates starts with this, so leftovers can be found and removed. */
@@ -14,7 +15,8 @@ const SUBNET = "198.18.0";
 export const GATEWAY = `${SUBNET}.1`;
 const FIRST_HOST_OCTET = 10;
 const TMP_PREFIX = "gaudi-pd-testhosts-";
-const LOCK_FILE = path.join(os.tmpdir(), "gaudi-pd-testhosts.lock");
+/** How long a run waits for another run's hosts to go (a whole e2e file takes well under this). */
+const LOCK_WAIT_SECS = 300;
 const MANIFEST = "manifest.json";
 /** The directories each host gets its own copy of (the topology's default stateDir and logDir). */
 export const HOST_STATE_DIR = "/var/lib/gaudi-pd";
@@ -38,7 +40,10 @@ interface Manifest {
 
 /** Running test hosts. `ssh` runs a command as root the way remote.Command would: one command string, optional stdin. */
 export class TestHosts {
-  private constructor(private readonly manifest: Manifest) {}
+  private constructor(
+    private readonly manifest: Manifest,
+    private lock: HostLock | null,
+  ) {}
 
   get hosts(): readonly TestHost[] {
     return this.manifest.hosts;
@@ -69,19 +74,32 @@ export class TestHosts {
     return ["ssh", ...sshArgs(this.manifest.key), `root@${this.host(name).address}`];
   }
 
-  teardown(): Promise<void> {
-    return cleanupTestHosts();
+  /** Remove the hosts and free the lock; a second call (or one after the lock went) touches nothing of another run's. */
+  async teardown(): Promise<void> {
+    const lock = this.lock ?? (await takeHostLock(0));
+    this.lock = null;
+    if (!lock) return;
+    try {
+      await cleanupLeftovers();
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Start hosts with these names (addresses 198.18.0.10, .11, … in order); leftovers of a crashed run go first. */
   static async start(names: readonly string[], repoRoot: string): Promise<TestHosts> {
     await preflight();
-    takeLock();
-    await cleanupLeftovers();
+    const lock = await takeHostLock(LOCK_WAIT_SECS);
+    if (!lock) throw new Error(`test hosts: another run (${lockHolderNote()}) kept its hosts for more than ${LOCK_WAIT_SECS} s`);
     try {
-      return await TestHosts.setup(names, repoRoot);
+      await cleanupLeftovers();
+      const manifest = await setup(names, repoRoot);
+      const th = new TestHosts(manifest, lock);
+      await Promise.all(manifest.hosts.map((h) => th.waitForSsh(h, path.join(manifest.root, h.name))));
+      return th;
     } catch (e) {
-      await cleanupTestHosts();
+      await cleanupLeftovers();
+      await lock.release();
       throw e;
     }
   }
@@ -90,38 +108,7 @@ export class TestHosts {
   static attach(): TestHosts {
     const dirs = leftoverDirs();
     if (dirs.length !== 1) throw new Error(`expected one running set of test hosts, found ${dirs.length} (${dirs.join(", ") || "none"})`);
-    return new TestHosts(JSON.parse(fs.readFileSync(path.join(dirs[0], MANIFEST), "utf8")) as Manifest);
-  }
-
-  private static async setup(names: readonly string[], repoRoot: string): Promise<TestHosts> {
-    if (new Set(names).size !== names.length || names.some((n) => !n.startsWith(PREFIX) || n.length > 15))
-      throw new Error(`test host names must be unique, start with ${PREFIX} and fit 15 characters: ${names.join(", ")}`);
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
-    const key = path.join(root, "id_ed25519");
-    await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "gaudi-pd-test", "-f", key]);
-    fs.copyFileSync(`${key}.pub`, path.join(root, "authorized_keys"));
-    const bin = path.join(root, "bin");
-    fs.mkdirSync(bin);
-    // The stand-in and the router are found on PATH, as real vllm and vllm-router would be on a real host.
-    fs.symlinkSync(path.join(repoRoot, "sim", "bin", "vllm"), path.join(bin, "vllm"));
-    fs.symlinkSync(path.join(repoRoot, ".venv-router", "bin", "vllm-router"), path.join(bin, "vllm-router"));
-    const searchPath = [...new Set([bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", path.dirname(process.execPath)])].join(":");
-    for (const dir of [HOST_STATE_DIR, HOST_LOG_DIR]) fs.mkdirSync(dir, { recursive: true });
-
-    await runOk("ip", ["link", "add", BRIDGE, "type", "bridge"]);
-    await runOk("ip", ["addr", "add", `${GATEWAY}/24`, "dev", BRIDGE]);
-    await runOk("ip", ["link", "set", BRIDGE, "up"]);
-
-    const hosts = names.map((name, k): TestHost => {
-      const dir = path.join(root, name);
-      return { name, address: `${SUBNET}.${FIRST_HOST_OCTET + k}`, stateDir: path.join(dir, "state"), logDir: path.join(dir, "log") };
-    });
-    const manifest: Manifest = { root, key, hosts };
-    fs.writeFileSync(path.join(root, MANIFEST), JSON.stringify(manifest, null, 2));
-    await Promise.all(hosts.map((h, k) => startHost(h, `${PREFIX}v${k}`, root, searchPath)));
-    const th = new TestHosts(manifest);
-    await Promise.all(hosts.map((h) => th.waitForSsh(h, path.join(root, h.name))));
-    return th;
+    return new TestHosts(JSON.parse(fs.readFileSync(path.join(dirs[0], MANIFEST), "utf8")) as Manifest, null);
   }
 
   private async waitForSsh(h: TestHost, dir: string): Promise<void> {
@@ -140,6 +127,36 @@ export class TestHosts {
   }
 }
 
+async function setup(names: readonly string[], repoRoot: string): Promise<Manifest> {
+  if (new Set(names).size !== names.length || names.some((n) => !n.startsWith(PREFIX) || n.length > 15))
+    throw new Error(`test host names must be unique, start with ${PREFIX} and fit 15 characters: ${names.join(", ")}`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
+  const key = path.join(root, "id_ed25519");
+  await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "gaudi-pd-test", "-f", key]);
+  fs.copyFileSync(`${key}.pub`, path.join(root, "authorized_keys"));
+  const bin = path.join(root, "bin");
+  fs.mkdirSync(bin);
+  // The stand-in and the router are found on PATH, as real vllm and vllm-router would be on a real host.
+  fs.symlinkSync(path.join(repoRoot, "sim", "bin", "vllm"), path.join(bin, "vllm"));
+  fs.symlinkSync(path.join(repoRoot, ".venv-router", "bin", "vllm-router"), path.join(bin, "vllm-router"));
+  const searchPath = [...new Set([bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", path.dirname(process.execPath)])].join(":");
+  for (const dir of [HOST_STATE_DIR, HOST_LOG_DIR]) fs.mkdirSync(dir, { recursive: true });
+
+  await runOk("ip", ["link", "add", BRIDGE, "type", "bridge"]);
+  await runOk("ip", ["addr", "add", `${GATEWAY}/24`, "dev", BRIDGE]);
+  await runOk("ip", ["link", "set", BRIDGE, "up"]);
+
+  const hosts = names.map((name, k): TestHost => {
+    const dir = path.join(root, name);
+    return { name, address: `${SUBNET}.${FIRST_HOST_OCTET + k}`, stateDir: path.join(dir, "state"), logDir: path.join(dir, "log") };
+  });
+  const manifest: Manifest = { root, key, hosts };
+  fs.writeFileSync(path.join(root, MANIFEST), JSON.stringify(manifest, null, 2));
+  const shares = homeShares(repoRoot);
+  await Promise.all(hosts.map((h, k) => startHost(h, `${PREFIX}v${k}`, root, searchPath, shares)));
+  return manifest;
+}
+
 function sshArgs(key: string): string[] {
   return [
     "-F", "/dev/null",
@@ -156,12 +173,17 @@ function sshArgs(key: string): string[] {
 /**
  * PID 1 of a host: its host name, private mounts for the state, log, home and /run directories, then sshd. It reaps
  * orphans (daemonized supervisors) while it waits, and when sshd exits the kernel ends the whole host.
+ * Arguments 7… are paths under /root bound read-only into the host's own /root before it hides the real one.
  */
 const HOST_INIT = `set -eu
 hostname "$6"
 mount --bind "$1" ${HOST_STATE_DIR}
 mount --bind "$2" ${HOST_LOG_DIR}
-mount --bind "$3" /root
+for share in "\${@:7}"; do
+  mkdir -p "$3/\${share#/root/}"
+  mount --bind -o ro "$share" "$3/\${share#/root/}"
+done
+mount --rbind "$3" /root
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run
 install -d -m 0755 /run/sshd
 ${SSHD} -D -f "$4" -E "$5" &
@@ -190,7 +212,18 @@ function sshdConfig(h: TestHost, dir: string, root: string, searchPath: string):
   ].join("\n");
 }
 
-async function startHost(h: TestHost, veth: string, root: string, searchPath: string): Promise<void> {
+/**
+ * Paths under /root that hosts need from this machine (the repo, the Python the router's venv links to, Node.js):
+ * each host's own /root, which keeps this machine's shell startup files out of SSH sessions, would hide them.
+ */
+function homeShares(repoRoot: string): string[] {
+  const needed = [repoRoot, path.dirname(path.dirname(process.execPath))];
+  const python = path.join(repoRoot, ".venv-router", "bin", "python");
+  if (fs.existsSync(python)) needed.push(path.dirname(path.dirname(fs.realpathSync(python))));
+  return [...new Set(needed.map((p) => fs.realpathSync(p)))].filter((p) => p.startsWith("/root/"));
+}
+
+async function startHost(h: TestHost, veth: string, root: string, searchPath: string, shares: readonly string[]): Promise<void> {
   const dir = path.join(root, h.name);
   const home = path.join(dir, "home");
   for (const d of [h.stateDir, h.logDir, home]) fs.mkdirSync(d, { recursive: true });
@@ -209,7 +242,7 @@ async function startHost(h: TestHost, veth: string, root: string, searchPath: st
   const init = spawn(
     "ip",
     ["netns", "exec", h.name, "unshare", "--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--mount-proc",
-      "bash", "-c", HOST_INIT, "init", h.stateDir, h.logDir, home, config, path.join(dir, "sshd.log"), h.name],
+      "bash", "-c", HOST_INIT, "init", h.stateDir, h.logDir, home, config, path.join(dir, "sshd.log"), h.name, ...shares],
     { detached: true, stdio: ["ignore", log, log] },
   );
   init.unref();
@@ -224,38 +257,13 @@ async function preflight(): Promise<void> {
     if (netns.code !== 0) problems.push(`'ip netns' does not work (${netns.stderr.trim()}): apt-get install iproute2`);
   }
   if (!fs.existsSync(SSHD)) problems.push(`${SSHD} not found: apt-get install openssh-server`);
-  for (const [tool, pkg] of [["ssh", "openssh-client"], ["ssh-keygen", "openssh-client"], ["unshare", "util-linux"], ["ss", "iproute2"]]) {
+  for (const [tool, pkg] of [["ssh", "openssh-client"], ["ssh-keygen", "openssh-client"], ["unshare", "util-linux"], ["flock", "util-linux"], ["ss", "iproute2"]]) {
     if ((await run("sh", ["-c", `command -v ${tool}`])).code !== 0) problems.push(`${tool} not found: apt-get install ${pkg}`);
   }
   const taken = await run("ip", ["-4", "-o", "addr", "show", "to", `${SUBNET}.0/24`]);
   const foreign = taken.stdout.split("\n").filter((l) => l.trim() && !l.split(/\s+/)[1]?.startsWith(PREFIX));
   if (foreign.length) problems.push(`${SUBNET}.0/24 is already in use on this machine: ${foreign.join("; ")}`);
   if (problems.length) throw new Error(`cannot start test hosts:\n${problems.join("\n")}`);
-}
-
-/** One run at a time: a second run would remove the first one's hosts as leftovers. */
-function takeLock(): void {
-  for (;;) {
-    try {
-      fs.writeFileSync(LOCK_FILE, String(process.pid), { flag: "wx" });
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const holder = Number(fs.readFileSync(LOCK_FILE, "utf8"));
-      if (holder && holder !== process.pid && isAlive(holder))
-        throw new Error(`another test-hosts run (pid ${holder}) holds ${LOCK_FILE}; wait for it or remove the file if that pid is not a test run`);
-      fs.rmSync(LOCK_FILE, { force: true });
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function netnsPids(ns: string): Promise<number[]> {
@@ -301,10 +309,15 @@ async function cleanupLeftovers(): Promise<void> {
   for (const dir of leftoverDirs()) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Remove every test host (this run's or a crashed run's) and release the lock. */
+/** Remove test hosts left by a run that has ended (scripts/test-hosts.sh down); refuses while a run holds them. */
 export async function cleanupTestHosts(): Promise<void> {
-  await cleanupLeftovers();
-  fs.rmSync(LOCK_FILE, { force: true });
+  const lock = await takeHostLock(0);
+  if (!lock) throw new Error(`test hosts are in use by a running test (${lockHolderNote()})`);
+  try {
+    await cleanupLeftovers();
+  } finally {
+    await lock.release();
+  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

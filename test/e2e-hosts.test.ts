@@ -1,0 +1,260 @@
+// A `hosts` topology deployed over real SSH to test hosts, exactly as the Pulumi component runs it:
+// the node and router scripts on stdin of `scriptCommands(...).create`, torn down by `.delete`.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
+import { scriptCommands, scriptPath } from "../components/render/hostCommands";
+import { renderNodeScript } from "../components/render/nodeScript";
+import { renderRouterScript } from "../components/render/routerScript";
+import { parseTopology } from "../components/topology";
+import { postJson, sseEvents } from "./harness/http";
+import { RunResult } from "./harness/run";
+import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
+
+const REPO = path.resolve(__dirname, "..");
+/** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
+const NODES = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"] as const;
+const hostOf = (node: string) => `${PREFIX}${node}`;
+const MODEL = "ibm-research/PowerMoE-3b";
+const ROUTER_PORT = 9192;
+
+let hosts: TestHosts;
+/** Per host, the harness's own processes (init, sshd): anything else after delete is a leftover. */
+const baseline = new Map<string, Set<number>>();
+
+function addresses(): Record<string, string> {
+  return Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address]));
+}
+
+function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan {
+  const a = addresses();
+  const topology = parseTopology({
+    model: MODEL,
+    vllmCommand: "vllm",
+    healthTimeoutSecs: extra.healthTimeoutSecs,
+    prefill: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
+    decode: { nodes: 2, instancesPerNode: 2, dpSize: 4, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
+    router: { port: ROUTER_PORT },
+    infra: {
+      kind: "hosts",
+      sshUser: "root",
+      prefill: [{ address: a["prefill-0"] }, { address: a["prefill-1"] }],
+      decode: [{ address: a["decode-0"] }, { address: a["decode-1"] }],
+      router: { address: a.router },
+    },
+  });
+  return planCluster(topology, { addresses: a });
+}
+
+/** One node's create, as remote.Command runs it: the script on stdin, bounded a little past the script's own timeout. */
+function create(plan: ClusterPlan, node: string, script: string): Promise<RunResult> {
+  return hosts.ssh(hostOf(node), scriptCommands(plan.topology.stateDir, node).create, {
+    stdin: script,
+    timeoutMs: (plan.topology.healthTimeoutSecs + 60) * 1000,
+  });
+}
+
+async function deleteEverywhere(plan: ClusterPlan): Promise<void> {
+  const results = await Promise.all(NODES.map((n) => hosts.ssh(hostOf(n), scriptCommands(plan.topology.stateDir, n).delete)));
+  results.forEach((r, k) => assert.equal(r.code, 0, `delete on ${NODES[k]}:\n${r.stdout}${r.stderr}`));
+}
+
+const show = (what: string, r: RunResult) => `${what} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Pids of a host that are neither the harness's nor already gone (zombies and exited sessions excluded). */
+async function strangers(host: string): Promise<number[]> {
+  return (await hosts.pids(host)).filter((pid) => !baseline.get(host)?.has(pid) && cmdline(pid) !== "");
+}
+
+/** Listening TCP and bound UDP sockets of a host other than its sshd. */
+async function listeners(host: string): Promise<string[]> {
+  const r = await hosts.netnsExec(host, ["ss", "-Hltnup"]);
+  assert.equal(r.code, 0, r.stderr);
+  const sshd = `${hosts.host(host).address}:22 `;
+  return r.stdout.split("\n").filter((l) => l.trim() && !l.includes(sshd));
+}
+
+/** After delete, every host is back to its harness processes and its sshd port; SSH sessions may take a moment to exit. */
+async function assertHostsClean(): Promise<void> {
+  for (const n of NODES) {
+    const host = hostOf(n);
+    let left: number[] = [];
+    for (let t = 0; t < 30; t++) {
+      left = await strangers(host);
+      if (!left.length) break;
+      await sleep(100);
+    }
+    assert.deepEqual(left.map((p) => `${p} ${cmdline(p)}`), [], `processes left on ${host}`);
+    assert.deepEqual(await listeners(host), [], `ports left bound on ${host}`);
+  }
+}
+
+/** The plan instance serving `address:port`. */
+function instanceAt(plan: ClusterPlan, address: string, port: number): InstancePlan | undefined {
+  return plan.instances.find((i) => plan.nodes.find((n) => n.name === i.node)?.address === address && i.port === port);
+}
+
+/** The pid listening on a TCP port of a host, as the root PID namespace numbers it. */
+async function listenerPid(host: string, port: number): Promise<number | null> {
+  const r = await hosts.netnsExec(host, ["ss", "-Hltnp", `sport = :${port}`]);
+  const m = /pid=(\d+)/.exec(r.stdout);
+  return m ? Number(m[1]) : null;
+}
+
+before(async () => {
+  const missing = [
+    [path.join(REPO, "sim", "bin", "vllm"), "the vLLM stand-in"],
+    [path.join(REPO, ".venv-router", "bin", "vllm-router"), "vllm-router (run scripts/install-router.sh)"],
+  ].filter(([f]) => !fs.existsSync(f));
+  if (missing.length) throw new Error(`e2e-hosts needs ${missing.map(([f, what]) => `${what} at ${f}`).join(" and ")}`);
+  hosts = await TestHosts.start(NODES.map(hostOf), REPO);
+  // Take the baseline once the readiness SSH sessions have exited: two equal samples in a row.
+  for (const n of NODES) {
+    const host = hostOf(n);
+    let prev = "";
+    for (let t = 0; t < 50; t++) {
+      const now = (await hosts.pids(host)).sort().join(" ");
+      if (now === prev) break;
+      prev = now;
+      await sleep(100);
+    }
+    baseline.set(host, new Set(prev.split(" ").map(Number)));
+  }
+});
+
+after(async () => {
+  await hosts?.teardown();
+});
+
+const plan1 = () => planFor({ healthTimeoutSecs: 60 });
+
+test("every node comes up over SSH with install start wait, all nodes at once, then the router", async () => {
+  const plan = plan1();
+  const nodes = plan.nodes.map((n) => n.name);
+  assert.deepEqual(nodes, ["prefill-0", "prefill-1", "decode-0", "decode-1"]);
+  const t0 = Date.now();
+  const results = await Promise.all(nodes.map((n) => create(plan, n, renderNodeScript(plan, n, addresses()))));
+  results.forEach((r, k) => assert.equal(r.code, 0, show(`create on ${nodes[k]}`, r)));
+  const t1 = Date.now();
+  const router = await create(plan, "router", renderRouterScript(plan, addresses()));
+  assert.equal(router.code, 0, show("create on router", router));
+  console.log(`# nodes healthy in ${t1 - t0} ms, router ready in ${Date.now() - t1} ms`);
+  for (const n of nodes) assert.ok(fs.existsSync(path.join(hosts.host(hostOf(n)).stateDir, `${n}.sh`)), `${scriptPath(HOST_STATE_DIR, n)} kept on ${hostOf(n)}`);
+});
+
+/** Who prefilled and who decoded a completion, as the stand-in reports it in `served_by`. */
+interface ServedBy {
+  readonly prefill: { readonly role: string; readonly host: string; readonly port: number } | null;
+  readonly decode: { readonly role: string; readonly host: string; readonly port: number } | null;
+}
+
+type Kind = "completions" | "chat";
+
+function requestBody(kind: Kind, stream: boolean, k: number): unknown {
+  return kind === "completions"
+    ? { model: MODEL, prompt: `request ${k}: the quick brown fox`, max_tokens: 8, stream }
+    : { model: MODEL, messages: [{ role: "user", content: `request ${k}: say something` }], max_tokens: 8, stream };
+}
+
+/** The generated text of a response: whole bodies, or the deltas of a stream. */
+function textOf(kind: Kind, bodies: readonly unknown[]): string {
+  return bodies
+    .map((b) => {
+      const c = (b as { choices?: { text?: string; message?: { content?: string }; delta?: { content?: string } }[] }).choices?.[0];
+      return (kind === "completions" ? c?.text : (c?.message?.content ?? c?.delta?.content)) ?? "";
+    })
+    .join("");
+}
+
+/** Send one request through the router; it must succeed with text, and say which instances served it. */
+async function request(plan: ClusterPlan, kind: Kind, stream: boolean, k: number): Promise<ServedBy> {
+  const url = `http://${plan.router.address}:${ROUTER_PORT}/v1/${kind === "chat" ? "chat/completions" : "completions"}`;
+  const what = `${kind} stream=${stream} #${k}`;
+  const r = await postJson(url, requestBody(kind, stream, k));
+  assert.equal(r.status, 200, `${what}: ${r.status} ${r.text}`);
+  const bodies = stream ? sseEvents(r.text) : [JSON.parse(r.text)];
+  assert.notEqual(textOf(kind, bodies), "", `${what} generated no text: ${r.text}`);
+  const served = bodies.map((b) => (b as { served_by?: ServedBy }).served_by).filter((s): s is ServedBy => s !== undefined);
+  assert.equal(served.length, 1, `${what}: exactly one served_by expected in ${r.text}`);
+  return served[0];
+}
+
+test("requests through the router: completions and chat, streamed and not, each prefilled and decoded by the right roles", async () => {
+  const plan = plan1();
+  const seen = { prefill: new Set<string>(), decode: new Set<string>() };
+  const kinds = [["completions", false], ["completions", true], ["chat", false], ["chat", true]] as const;
+  for (let batch = 0; batch < 5; batch++) {
+    const served = await Promise.all(kinds.map(([kind, stream], j) => request(plan, kind, stream, batch * 4 + j)));
+    for (const s of served) {
+      for (const role of ["prefill", "decode"] as const) {
+        const by = s[role];
+        assert.ok(by, `no ${role} instance named in ${JSON.stringify(s)}`);
+        const where = `${by.host}:${by.port}`;
+        const i = instanceAt(plan, by.host, by.port);
+        assert.ok(i, `${role} ${where} is no instance of the plan`);
+        assert.equal(i.role, role, `${where} served as ${role} but the plan has a ${i.role} instance there`);
+        assert.equal(by.role, role, `${where} calls itself ${by.role}`);
+        seen[role].add(where);
+      }
+    }
+  }
+  console.log(`# prefill instances used: ${[...seen.prefill].join(" ")}; decode: ${[...seen.decode].join(" ")}`);
+});
+
+test("an instance killed with SIGKILL is restarted by its supervisor, its DP group re-forms and serves again", async () => {
+  const plan = plan1();
+  const victim = plan.instances.find((i) => i.node === "prefill-1" && i.instance === 1)!;
+  const host = hostOf(victim.node);
+  const killed = await listenerPid(host, victim.port);
+  assert.ok(killed, `nothing listens on ${hosts.host(host).address}:${victim.port}`);
+  process.kill(killed, "SIGKILL");
+  const t0 = Date.now();
+  // The stand-in's DP group breaks with one rank gone, so every prefill instance restarts; all must come back.
+  const prefillNodes = plan.nodes.filter((n) => n.roles.includes("prefill")).map((n) => n.name);
+  let statuses: RunResult[] = [];
+  let restarted: number | null = null;
+  while (Date.now() - t0 < 30_000) {
+    await sleep(500);
+    restarted = await listenerPid(host, victim.port);
+    if (!restarted || restarted === killed) continue;
+    statuses = await Promise.all(prefillNodes.map((n) => hosts.ssh(hostOf(n), `bash ${scriptPath(plan.topology.stateDir, n)} status`)));
+    if (statuses.every((r) => r.code === 0)) break;
+  }
+  assert.ok(restarted && restarted !== killed, `${victim.node} instance ${victim.instance} (pid ${killed}) was not restarted within 30 s`);
+  statuses.forEach((r, k) => assert.equal(r.code, 0, show(`status on ${prefillNodes[k]} 30 s after the kill`, r)));
+  console.log(`# ${victim.node} instance ${victim.instance} killed; every prefill instance healthy again after ${Date.now() - t0} ms`);
+  const kinds = [["completions", false], ["completions", true], ["chat", false], ["chat", true]] as const;
+  await Promise.all(kinds.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
+});
+
+test("delete on every host leaves no process and no bound port", async () => {
+  await deleteEverywhere(plan1());
+  await assertHostsClean();
+  for (const n of NODES) assert.equal(fs.existsSync(path.join(hosts.host(hostOf(n)).stateDir, `${n}.sh`)), false, `${n}.sh removed`);
+});
+
+test("an instance that crashes at startup makes wait fail, naming it and showing its log tail", async () => {
+  const victim = plan1().instances.find((i) => i.node === "decode-1" && i.instance === 1)!;
+  const plan = planFor({ healthTimeoutSecs: 15, decodeEnv: { VLLM_SIM_CRASH_AT_STARTUP: String(victim.port) } });
+  const decodeNodes = ["decode-0", "decode-1"];
+  const t0 = Date.now();
+  const results = await Promise.all(decodeNodes.map((n) => create(plan, n, renderNodeScript(plan, n, addresses()))));
+  console.log(`# crashing decode group: wait failed after ${Date.now() - t0} ms`);
+  const [groupMate, victimNode] = results;
+  assert.notEqual(groupMate.code, 0, `decode-0 cannot be healthy without DP rank ${victim.dpRank}: ${show("create on decode-0", groupMate)}`);
+  assert.notEqual(victimNode.code, 0, show("create on decode-1", victimNode));
+  assert.match(victimNode.stderr, new RegExp(`FAILED: .*decode.* instance 1 .*port ${victim.port}`), show("create on decode-1", victimNode));
+  assert.match(victimNode.stderr, /VLLM_SIM_CRASH_AT_STARTUP/, `the log tail shows the stand-in's crash:\n${victimNode.stderr}`);
+  await deleteEverywhere(plan);
+  await assertHostsClean();
+});
