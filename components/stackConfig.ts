@@ -6,6 +6,8 @@ import * as yaml from "js-yaml";
 export const CONFIG_NAMESPACE = "gaudi-pd";
 /** The config key of the HF token, which must be a Pulumi secret. */
 export const HF_TOKEN_KEY = "hfToken";
+/** The config key of the SSH private key (a secret): a credential, not part of the topology. */
+export const SSH_PRIVATE_KEY_KEY = "sshPrivateKey";
 /** What stands in the raw topology for the token: the planner needs to know it exists, never its value. */
 export const SECRET_PLACEHOLDER = "[secret]";
 
@@ -24,17 +26,19 @@ export function rawTopologyFromConfig(entries: Readonly<Record<string, unknown>>
   const raw: Record<string, unknown> = {};
   for (const [fullKey, value] of Object.entries(entries)) {
     const [ns, key] = fullKey.split(":", 2);
-    if (ns !== CONFIG_NAMESPACE || key === undefined) continue;
+    if (ns !== CONFIG_NAMESPACE || key === undefined || key === SSH_PRIVATE_KEY_KEY) continue;
     raw[key] = key === HF_TOKEN_KEY ? SECRET_PLACEHOLDER : decode(value);
   }
   return raw;
 }
 
-/** Problems with how the HF token is stored in a stack file: it must be `secure:`, never plain text. */
+/** Problems with how secrets are stored in a stack file: the HF token and the SSH key must be `secure:`, never plain text. */
 export function stackFileSecretProblems(entries: Readonly<Record<string, unknown>>): string[] {
-  const token = entries[`${CONFIG_NAMESPACE}:${HF_TOKEN_KEY}`];
-  if (token === undefined || (typeof token === "object" && token !== null && "secure" in token)) return [];
-  return [`${CONFIG_NAMESPACE}:${HF_TOKEN_KEY}: must be a secret (pulumi config set --secret ${CONFIG_NAMESPACE}:${HF_TOKEN_KEY} …), found plain text`];
+  return [HF_TOKEN_KEY, SSH_PRIVATE_KEY_KEY].flatMap((key) => {
+    const value = entries[`${CONFIG_NAMESPACE}:${key}`];
+    if (value === undefined || (typeof value === "object" && value !== null && "secure" in value)) return [];
+    return [`${CONFIG_NAMESPACE}:${key}: must be a secret (pulumi config set --secret ${CONFIG_NAMESPACE}:${key} …), found plain text`];
+  });
 }
 
 /** Path of a stack's config file in a stacks directory. */
