@@ -102,6 +102,7 @@ export class PdServing extends pulumi.ComponentResource {
 
     this.endpoints = bound.apply((p) => ({ prefill: [...p.router.prefillUrls], decode: [...p.router.decodeUrls] }));
     this.routerUrl = pulumi.interpolate`http://${routerHost.publicAddress}:${plan.router.port}`;
-    this.registerOutputs({ endpoints: this.endpoints, routerUrl: this.routerUrl });
+    // The parsed topology (nothing secret in it) is what stack policies check the plan against.
+    this.registerOutputs({ endpoints: this.endpoints, routerUrl: this.routerUrl, topology: plan.topology });
   }
 }
