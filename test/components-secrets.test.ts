@@ -43,7 +43,7 @@ test("component outputs: hosts carry the key only in a secret connection; nodes,
   const checks: Promise<void>[] = [];
   await runMocked(() => {
     const cluster = new PdCluster("gaudi-pd", {
-      topology: rawTopologyFromConfig(Object.fromEntries(Object.entries(config).filter(([k]) => k !== "gaudi-pd:sshPrivateKey"))),
+      topology: rawTopologyFromConfig(config),
       hfToken: pulumi.secret(TEST_HF_TOKEN),
       sshPrivateKey: pulumi.secret(TEST_PRIVATE_KEY),
     });
