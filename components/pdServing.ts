@@ -50,11 +50,11 @@ export class PdServing extends pulumi.ComponentResource {
   readonly routerUrl: pulumi.Output<string>;
 
   constructor(name: string, args: PdServingArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gaudi-pd:index:PdServing", name, {}, opts);
     const { plan } = args;
-    const { stateDir } = plan.topology;
     const problems = tokenProblems(plan.topology, args.hfToken !== undefined);
     if (problems.length) throw new TopologyError(problems);
+    super("gaudi-pd:index:PdServing", name, {}, opts);
+    const { stateDir } = plan.topology;
     const byName = new Map(args.hosts.map((h) => [h.name, h]));
     const hostOf = (hostName: string): Host => {
       const h = byName.get(hostName);
