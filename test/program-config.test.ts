@@ -14,7 +14,7 @@ async function failure(config: Record<string, unknown>, secretKeys: string[]): P
 
 const cases: { why: string; edit: (c: Record<string, unknown>) => void; lines: string[] }[] = [
   {
-    why: "a wrong dpSize and a misspelt key: both reported",
+    why: "a misspelt key: schema errors come first, so the wrong dpSize beside it waits for the next run",
     edit: (c) => {
       (c["gaudi-pd:decode"] as Record<string, unknown>).dpSize = 12;
       c["gaudi-pd:maxNumSeq"] = 64;
