@@ -149,7 +149,14 @@ test("every node comes up over SSH with install start wait, all nodes at once, t
   const router = await create(plan, "router", renderRouterScript(plan, addresses()));
   assert.equal(router.code, 0, show("create on router", router));
   console.log(`# nodes healthy in ${t1 - t0} ms, router ready in ${Date.now() - t1} ms`);
-  for (const n of nodes) assert.ok(fs.existsSync(path.join(hosts.host(hostOf(n)).stateDir, `${n}.sh`)), `${scriptPath(HOST_STATE_DIR, n)} kept on ${hostOf(n)}`);
+  for (const node of plan.nodes) {
+    const host = hostOf(node.name);
+    assert.ok(fs.existsSync(path.join(hosts.host(host).stateDir, `${node.name}.sh`)), `${scriptPath(HOST_STATE_DIR, node.name)} kept on ${host}`);
+    // Each instance listens on its own host, at its planned port (and the checks delete relies on see it).
+    const bound = await listeners(host);
+    for (const i of node.instances) assert.ok(bound.some((l) => l.includes(`:${i.port} `)), `${host} does not listen on ${i.port}:\n${bound.join("\n")}`);
+    assert.ok((await strangers(host)).length >= node.instances.length, `${host} runs no instance processes`);
+  }
 });
 
 /** Who prefilled and who decoded a completion, as the stand-in reports it in `served_by`. */

@@ -9,10 +9,16 @@ import { run, RunOptions, RunResult, runOk } from "./run";
 
 /** Every namespace and link the harness creates starts with this, so leftovers can be found and removed. */
 export const PREFIX = "gpd-";
-const BRIDGE = `${PREFIX}br0`;
+/**
+ * The hosts' switch: a bridge in a namespace of its own, so its frames meet only that namespace's (empty)
+ * firewall, never this machine's (Docker's FORWARD DROP would otherwise cut hosts off from each other).
+ */
+const SWITCH = `${PREFIX}switch`;
+/** This machine's leg into the switch, holding the gateway address the tests reach hosts from. */
+const UPLINK = `${PREFIX}uplink`;
 /** RFC 2544 benchmarking range: never a real network. */
 const SUBNET = "198.18.0";
-export const GATEWAY = `${SUBNET}.1`;
+const GATEWAY = `${SUBNET}.1`;
 const FIRST_HOST_OCTET = 10;
 const TMP_PREFIX = "gaudi-pd-testhosts-";
 /** How long a run waits for another run's hosts to go (a whole e2e file takes well under this). */
@@ -20,7 +26,7 @@ const LOCK_WAIT_SECS = 300;
 const MANIFEST = "manifest.json";
 /** The directories each host gets its own copy of (the topology's default stateDir and logDir). */
 export const HOST_STATE_DIR = "/var/lib/gaudi-pd";
-export const HOST_LOG_DIR = "/var/log/gaudi-pd";
+const HOST_LOG_DIR = "/var/log/gaudi-pd";
 const SSHD = "/usr/sbin/sshd";
 
 export interface TestHost {
@@ -128,8 +134,8 @@ export class TestHosts {
 }
 
 async function setup(names: readonly string[], repoRoot: string): Promise<Manifest> {
-  if (new Set(names).size !== names.length || names.some((n) => !n.startsWith(PREFIX) || n.length > 15))
-    throw new Error(`test host names must be unique, start with ${PREFIX} and fit 15 characters: ${names.join(", ")}`);
+  if (new Set(names).size !== names.length || names.some((n) => !n.startsWith(PREFIX) || n.length > 15 || n === SWITCH))
+    throw new Error(`test host names must be unique, start with ${PREFIX}, fit 15 characters and not be ${SWITCH}: ${names.join(", ")}`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
   const key = path.join(root, "id_ed25519");
   await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "gaudi-pd-test", "-f", key]);
@@ -142,9 +148,13 @@ async function setup(names: readonly string[], repoRoot: string): Promise<Manife
   const searchPath = [...new Set([bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", path.dirname(process.execPath)])].join(":");
   for (const dir of [HOST_STATE_DIR, HOST_LOG_DIR]) fs.mkdirSync(dir, { recursive: true });
 
-  await runOk("ip", ["link", "add", BRIDGE, "type", "bridge"]);
-  await runOk("ip", ["addr", "add", `${GATEWAY}/24`, "dev", BRIDGE]);
-  await runOk("ip", ["link", "set", BRIDGE, "up"]);
+  await runOk("ip", ["netns", "add", SWITCH]);
+  await runOk("ip", ["-n", SWITCH, "link", "add", "br0", "type", "bridge"]);
+  await runOk("ip", ["-n", SWITCH, "link", "set", "br0", "up"]);
+  await runOk("ip", ["link", "add", UPLINK, "type", "veth", "peer", "name", "uplink", "netns", SWITCH]);
+  await runOk("ip", ["-n", SWITCH, "link", "set", "uplink", "master", "br0", "up"]);
+  await runOk("ip", ["addr", "add", `${GATEWAY}/24`, "dev", UPLINK]);
+  await runOk("ip", ["link", "set", UPLINK, "up"]);
 
   const hosts = names.map((name, k): TestHost => {
     const dir = path.join(root, name);
@@ -153,7 +163,7 @@ async function setup(names: readonly string[], repoRoot: string): Promise<Manife
   const manifest: Manifest = { root, key, hosts };
   fs.writeFileSync(path.join(root, MANIFEST), JSON.stringify(manifest, null, 2));
   const shares = homeShares(repoRoot);
-  await Promise.all(hosts.map((h, k) => startHost(h, `${PREFIX}v${k}`, root, searchPath, shares)));
+  await Promise.all(hosts.map((h, k) => startHost(h, `port${k}`, root, searchPath, shares)));
   return manifest;
 }
 
@@ -223,7 +233,8 @@ function homeShares(repoRoot: string): string[] {
   return [...new Set(needed.map((p) => fs.realpathSync(p)))].filter((p) => p.startsWith("/root/"));
 }
 
-async function startHost(h: TestHost, veth: string, root: string, searchPath: string, shares: readonly string[]): Promise<void> {
+/** `switchPort` names the host's leg on the switch; its own end is `eth0`. */
+async function startHost(h: TestHost, switchPort: string, root: string, searchPath: string, shares: readonly string[]): Promise<void> {
   const dir = path.join(root, h.name);
   const home = path.join(dir, "home");
   for (const d of [h.stateDir, h.logDir, home]) fs.mkdirSync(d, { recursive: true });
@@ -232,8 +243,8 @@ async function startHost(h: TestHost, veth: string, root: string, searchPath: st
   fs.writeFileSync(config, sshdConfig(h, dir, root, searchPath));
 
   await runOk("ip", ["netns", "add", h.name]);
-  await runOk("ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", h.name]);
-  await runOk("ip", ["link", "set", veth, "master", BRIDGE, "up"]);
+  await runOk("ip", ["link", "add", switchPort, "netns", SWITCH, "type", "veth", "peer", "name", "eth0", "netns", h.name]);
+  await runOk("ip", ["-n", SWITCH, "link", "set", switchPort, "master", "br0", "up"]);
   await runOk("ip", ["-n", h.name, "addr", "add", `${h.address}/24`, "dev", "eth0"]);
   await runOk("ip", ["-n", h.name, "link", "set", "lo", "up"]);
   await runOk("ip", ["-n", h.name, "link", "set", "eth0", "up"]);
