@@ -259,6 +259,7 @@ test("an instance that crashes at startup makes wait fail, naming it and showing
   console.log(`# crashing decode group: wait failed after ${Date.now() - t0} ms`);
   const [groupMate, victimNode] = results;
   assert.notEqual(groupMate.code, 0, `decode-0 cannot be healthy without DP rank ${victim.dpRank}: ${show("create on decode-0", groupMate)}`);
+  assert.match(groupMate.stderr, new RegExp(`missing ranks ${victim.dpRank}\\b`), `decode-0's log tail points at the missing rank:\n${groupMate.stderr}`);
   assert.notEqual(victimNode.code, 0, show("create on decode-1", victimNode));
   assert.match(victimNode.stderr, new RegExp(`FAILED: .*decode.* instance 1 .*port ${victim.port}`), show("create on decode-1", victimNode));
   assert.match(victimNode.stderr, /VLLM_SIM_CRASH_AT_STARTUP/, `the log tail shows the stand-in's crash:\n${victimNode.stderr}`);
