@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
-import { hfTokenFile, scriptPath } from "../components/render/hostCommands";
+import { hfTokenEnv, hfTokenFile, scriptPath } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { parseTopology, TopologyError } from "../components/topology";
 import { shellJoin } from "../components/render/shellQuote";
@@ -65,7 +65,7 @@ async function runNodeScript(plan: ClusterPlan, node: string, verbs: readonly st
   if (plan.topology.hasHfToken) {
     const tokenFile = hfTokenFile(plan.topology.stateDir);
     fs.mkdirSync(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(tokenFile, `HF_TOKEN=${process.env.HF_TOKEN}\n`, { mode: 0o600 });
+    fs.writeFileSync(tokenFile, hfTokenEnv(process.env.HF_TOKEN ?? ""), { mode: 0o600 });
   }
   const child = spawn("bash", [file, ...verbs], { stdio: "inherit", env: { ...process.env, GAUDI_PD_MODE: "supervised" } });
   return new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));

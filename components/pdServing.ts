@@ -4,8 +4,8 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
-import { ClusterPlan, nodeName, NodePlan, planCluster, ROUTER_HOST } from "./plan";
-import { CommandText, hfTokenCommands, READY_COMMAND, scriptCommands } from "./render/hostCommands";
+import { addressesUsedBy, ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
+import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
 import { Topology, TopologyError } from "./topology";
@@ -33,12 +33,6 @@ export function tokenProblems(topology: Topology, tokenGiven: boolean): string[]
   if (topology.hasHfToken && !tokenGiven) return ["hfToken: the topology has a Hugging Face token but none was passed (a secret Output)"];
   if (!topology.hasHfToken && tokenGiven) return ["hfToken: a token was passed but the topology has no hfToken, so no host would read it"];
   return [];
-}
-
-/** The nodes whose addresses a node's script bakes in: its own (NIXL side channel) and each DP role's rank-0 node (DP master). */
-export function addressesUsedBy(plan: ClusterPlan, node: NodePlan): string[] {
-  const masters = node.instances.filter((i) => i.dpRank !== null).map((i) => nodeName(plan.topology, i.role, 0));
-  return [...new Set([node.name, ...masters])];
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -77,7 +71,7 @@ export class PdServing extends pulumi.ComponentResource {
         { connection: h.connection, create: text.create, delete: text.delete, stdin: script, triggers: [script.apply(sha256)], logging: "stdoutAndStderr" },
         { parent: this, dependsOn, deleteBeforeReplace: true },
       );
-    const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply((token) => `HF_TOKEN=${token}\n`));
+    const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply(hfTokenEnv));
 
     // No ordering between nodes: a DP group comes up only once all its ranks start.
     const serves = plan.nodes.map((node) => {

@@ -240,6 +240,12 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
   };
 }
 
+/** The nodes whose addresses a node's script bakes in: its own (NIXL side channel) and each DP role's rank-0 node (DP master). */
+export function addressesUsedBy(plan: ClusterPlan, node: NodePlan): string[] {
+  const masters = node.instances.filter((i) => i.dpRank !== null).map((i) => nodeName(plan.topology, i.role, 0));
+  return [...new Set([node.name, ...masters])];
+}
+
 /** The vllm-router command line (decision 7): one --prefill / --decode URL per instance. */
 export function routerArgv(topology: Topology, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
   const rt = topology.router;

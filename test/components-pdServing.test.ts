@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { addressesUsedBy, READY_TIMEOUT } from "../components/pdServing";
-import { planCluster } from "../components/plan";
+import { READY_TIMEOUT } from "../components/pdServing";
+import { addressesUsedBy, planCluster } from "../components/plan";
 import { hfTokenCommands, READY_COMMAND, scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { rawTopologyFromConfig, readStackConfig } from "../components/stackConfig";

@@ -21,6 +21,11 @@ export function hfTokenFile(stateDir: string): string {
   return `${stateDir}/secrets/hf-token.env`;
 }
 
+/** The token file's content; it only ever travels on stdin or is written straight to its 0600 file. */
+export function hfTokenEnv(token: string): string {
+  return `HF_TOKEN=${token}\n`;
+}
+
 /** Waits for a booting machine: succeeds once SSH answers and cloud-init (if any) has finished. */
 export const READY_COMMAND = "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi; echo ready";
 
