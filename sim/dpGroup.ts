@@ -58,13 +58,15 @@ function runMaster(dp: DpConfig, options: Options): Promise<DpGroup> {
       clearInterval(progress);
       clearTimeout(timeout);
       server.close();
-      members.forEach((s) => s.destroy());
+      members.forEach((s) => s.end());
     };
-    const fail = (message: string): void => {
+    /** Fail the whole group: every member, and the connection that broke it, hears why. */
+    const fail = (message: string, offender?: net.Socket): void => {
       if (failed) return;
       failed = true;
       log("ERROR", WHERE, `DP group failed: ${message}`);
-      members.forEach((s) => send(s, { type: "error", message }));
+      new Set([...members.values(), ...(offender ? [offender] : [])]).forEach((s) => send(s, { type: "error", message }));
+      offender?.end();
       close();
       if (ready) options.onLost(message);
       else reject(new Error(message));
@@ -89,12 +91,12 @@ function runMaster(dp: DpConfig, options: Options): Promise<DpGroup> {
           return;
         }
         const from = `${socket.remoteAddress}:${socket.remotePort}`;
-        if (join.size !== dp.size) return fail(`DP size mismatch: rank ${String(join.rank)} (${from}) has --data-parallel-size ${String(join.size)}, the master has ${dp.size}`);
-        if (join.model !== options.model) return fail(`model mismatch: rank ${String(join.rank)} (${from}) serves '${String(join.model)}', the master serves '${options.model}'`);
+        if (join.size !== dp.size) return fail(`DP size mismatch: rank ${String(join.rank)} (${from}) has --data-parallel-size ${String(join.size)}, the master has ${dp.size}`, socket);
+        if (join.model !== options.model) return fail(`model mismatch: rank ${String(join.rank)} (${from}) serves '${String(join.model)}', the master serves '${options.model}'`, socket);
         if (typeof join.rank !== "number" || !Number.isInteger(join.rank) || join.rank < 0 || join.rank >= dp.size) {
-          return fail(`rank ${String(join.rank)} (${from}) is not in 0..${dp.size - 1}`);
+          return fail(`rank ${String(join.rank)} (${from}) is not in 0..${dp.size - 1}`, socket);
         }
-        if (join.rank === 0 || members.has(join.rank) || ready) return fail(`duplicate DP rank ${join.rank} (again from ${from})`);
+        if (join.rank === 0 || members.has(join.rank) || ready) return fail(`duplicate DP rank ${join.rank} (again from ${from})`, socket);
         rank = join.rank;
         members.set(rank, socket);
         log("INFO", WHERE, `DP rank ${rank} joined from ${from}; ${status()}`);

@@ -12,42 +12,48 @@ export interface Faults {
   readonly crashAfterRequests: number | null;
 }
 
-/** One knob's setting for `port`: a `PORT=VALUE` entry wins over a bare `VALUE` entry (which applies to all). */
-function settingFor(raw: string | undefined, port: number, name: string, bareIsPort: (value: string) => boolean): string | undefined {
-  let forAll: string | undefined;
-  let forPort: string | undefined;
+/**
+ * One knob's setting for `port`: a `PORT=VALUE` entry wins over a bare `VALUE` entry (which applies to all).
+ * Every entry's value is checked with `parse`, whichever port it aims at, so a typo never goes unnoticed.
+ */
+function settingFor<T>(raw: string | undefined, port: number, name: string, parse: (value: string) => T, bareIsPort: (value: string) => boolean): T | undefined {
+  let forAll: T | undefined;
+  let forPort: T | undefined;
   for (const entry of (raw ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "")) {
     const eq = entry.indexOf("=");
     if (eq < 0 && bareIsPort(entry)) {
-      if (Number(entry) === port) forPort = "1";
+      if (Number(entry) === port) forPort = parse("1");
       continue;
     }
     if (eq < 0) {
-      forAll = entry;
+      forAll = parse(entry);
       continue;
     }
     const target = entry.slice(0, eq).trim();
     if (!/^\d+$/.test(target)) throw new Error(`${name}: '${target}' in '${entry}' is not a serve port`);
-    if (Number(target) === port) forPort = entry.slice(eq + 1).trim();
+    const value = parse(entry.slice(eq + 1).trim());
+    if (Number(target) === port) forPort = value;
   }
   return forPort ?? forAll;
 }
 
 function count(raw: string | undefined, port: number, name: string): number | undefined {
-  const value = settingFor(raw, port, name, () => false);
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`${name}: '${value}' is not a whole number`);
-  return Number(value);
+  const parse = (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new Error(`${name}: '${value}' is not a whole number`);
+    return Number(value);
+  };
+  return settingFor(raw, port, name, parse, () => false);
 }
 
 function flag(raw: string | undefined, port: number, name: string): boolean {
+  const parse = (value: string): boolean => {
+    const v = value.toLowerCase();
+    if (["1", "true", "yes", "all"].includes(v)) return true;
+    if (["0", "false", "no"].includes(v)) return false;
+    throw new Error(`${name}: '${value}' is neither true/1 nor false/0`);
+  };
   // A bare number that can be a serve port names that port; 1/true/yes/all mean every instance.
-  const value = settingFor(raw, port, name, (v) => /^\d+$/.test(v) && Number(v) >= 1024);
-  if (value === undefined) return false;
-  const v = value.toLowerCase();
-  if (["1", "true", "yes", "all"].includes(v)) return true;
-  if (["0", "false", "no", ""].includes(v)) return false;
-  throw new Error(`${name}: '${value}' is neither true/1 nor false/0`);
+  return settingFor(raw, port, name, parse, (v) => /^\d+$/.test(v) && Number(v) >= 1024) ?? false;
 }
 
 /** The fault knobs for the instance serving `port`; throws naming the variable when a value is malformed. */

@@ -129,12 +129,12 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
       positionals.push(token);
       continue;
     }
-    if (token.startsWith("--") && token.includes(".")) {
-      throw new ServeArgError("vllm serve", `${token.split("=")[0]}: dotted JSON arguments are not supported by the stand-in; pass the whole JSON value`);
-    }
     const eq = token.indexOf("=");
     const name = eq < 0 ? token : token.slice(0, eq);
     const inline = eq < 0 ? undefined : token.slice(eq + 1);
+    if (name.startsWith("--") && name.includes(".")) {
+      throw new ServeArgError("vllm serve", `${name}: dotted JSON arguments are not supported by the stand-in; pass the whole JSON value`);
+    }
     const flag = FLAG_BY_NAME.get(name);
     if (!flag) {
       unknown.push(name);

@@ -1,0 +1,153 @@
+// Running stand-ins and the real vllm-router as child processes on 127.0.0.1, for tests: free ports, health waits,
+// output capture, and one place that stops everything that was started.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as net from "node:net";
+import * as path from "node:path";
+
+export const REPO = path.resolve(__dirname, "..");
+export const STAND_IN = path.join(REPO, "sim", "bin", "vllm");
+
+export interface Proc {
+  readonly child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+}
+
+const running = new Set<Proc>();
+
+/** Start a process with its output captured; it is stopped by stopAll(). */
+export function startProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  const proc: Proc = { child, output: () => out, exited };
+  running.add(proc);
+  void exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** SIGTERM every process still running (SIGKILL after 2 s) and wait for them. */
+export async function stopAll(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (p) => {
+      p.child.kill("SIGTERM");
+      const timer = setTimeout(() => p.child.kill("SIGKILL"), 2000);
+      await p.exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+/** Start `vllm serve MODEL ...args` (the stand-in). */
+export function startStandIn(model: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
+  return startProcess(STAND_IN, ["serve", model, ...args], env);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
+  });
+}
+
+/** `count` distinct ports that are free now, drawn at random from 20000..59999 (so parallel runs rarely meet). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    if (!ports.includes(port) && (await portIsFree(port))) ports.push(port);
+  }
+  return ports;
+}
+
+/** The HTTP status of GET url, or null when nothing answers. */
+export async function httpStatus(url: string): Promise<number | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return null;
+  }
+}
+
+/** Wait until GET url answers 200; fails with the process output when `proc` exits first or time runs out. */
+export async function waitHealthy(url: string, proc: Proc | null, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void proc?.exited.then((code) => (exitCode = code));
+  while (Date.now() < deadline) {
+    if ((await httpStatus(url)) === 200) return;
+    if (exitCode !== undefined) throw new Error(`exited with ${exitCode} before ${url} was healthy:\n${proc?.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} not healthy after ${timeoutMs} ms${proc ? `:\n${proc.output()}` : ""}`);
+}
+
+/** Wait until the process output matches `pattern`. */
+export async function waitForOutput(proc: Proc, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(proc.output())) {
+    if (Date.now() > deadline) throw new Error(`no output matching ${pattern} after ${timeoutMs} ms:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Install (or find) the pinned vllm-router with scripts/install-router.sh; returns the executable. */
+export function installRouter(): string {
+  const out = execFileSync(path.join(REPO, "scripts", "install-router.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return out.trim().split("\n").pop() ?? "";
+}
+
+export interface RouterOptions {
+  readonly port: number;
+  /** vllm-router also binds a Prometheus port (default 29000); two routers on one host need different ones. */
+  readonly prometheusPort: number;
+  readonly prefill: readonly string[];
+  readonly decode: readonly string[];
+  readonly extraArgs?: readonly string[];
+}
+
+/** Start the real vllm-router in P/D mode; a failed first health check costs only 1 s instead of 30. */
+export function startRouter(executable: string, options: RouterOptions): Proc {
+  return startProcess(executable, [
+    "--vllm-pd-disaggregation",
+    ...options.prefill.flatMap((url) => ["--prefill", url]),
+    ...options.decode.flatMap((url) => ["--decode", url]),
+    "--host", "127.0.0.1",
+    "--port", String(options.port),
+    "--prometheus-port", String(options.prometheusPort),
+    "--worker-startup-check-interval", "1",
+    ...(options.extraArgs ?? []),
+  ]);
+}
+
+export interface Completion {
+  readonly status: number;
+  /** The JSON body, or for a stream every `data:` event but [DONE], parsed. */
+  readonly body: unknown;
+  readonly events: readonly Record<string, unknown>[];
+  readonly text: string;
+}
+
+/** POST a JSON body; parses a JSON answer or an SSE stream. */
+export async function post(url: string, body: unknown): Promise<Completion> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(15000) });
+  const text = await res.text();
+  const events = text
+    .split("\n")
+    .filter((l) => l.startsWith("data: ") && l !== "data: [DONE]")
+    .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  return { status: res.status, body: parsed, events, text };
+}

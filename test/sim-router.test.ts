@@ -1,0 +1,89 @@
+// The real vllm-router (pinned, from scripts/install-router.sh) in P/D mode in front of 2 prefill and 2 decode
+// stand-ins: completions and chat, plain and streamed, all succeed and each names its prefill and decode instance.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { type Completion, freePorts, installRouter, post, startRouter, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+
+after(stopAll);
+
+const MODEL = "ibm-research/PowerMoE-3b";
+let router = "";
+const prefillPorts: number[] = [];
+const decodePorts: number[] = [];
+
+interface ServedBy {
+  readonly prefill: { role: string; port: number };
+  readonly decode: { role: string; port: number };
+}
+
+before(async () => {
+  const exe = installRouter();
+  const ports = await freePorts(10);
+  const take = (): number => ports.pop() ?? 0;
+  const instances = (["kv_producer", "kv_producer", "kv_consumer", "kv_consumer"] as const).map((role) => {
+    const port = take();
+    (role === "kv_producer" ? prefillPorts : decodePorts).push(port);
+    const kv = JSON.stringify({ kv_connector: "NixlConnector", kv_role: role, kv_buffer_device: "cpu", kv_connector_extra_config: { backends: ["UCX"] } });
+    const proc = startStandIn(MODEL, ["--host", "127.0.0.1", "--port", String(port), "--kv-transfer-config", kv], {
+      VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1",
+      VLLM_NIXL_SIDE_CHANNEL_PORT: String(take()),
+    });
+    return waitHealthy(`http://127.0.0.1:${port}/health`, proc, 15000);
+  });
+  await Promise.all(instances);
+  const [port, prometheusPort] = [take(), take()];
+  const proc = startRouter(exe, {
+    port,
+    prometheusPort,
+    prefill: prefillPorts.map((p) => `http://127.0.0.1:${p}`),
+    decode: decodePorts.map((p) => `http://127.0.0.1:${p}`),
+    // Round robin makes every instance take part within a few requests; the default cache_aware works as well.
+    extraArgs: ["--prefill-policy", "round_robin", "--decode-policy", "round_robin"],
+  });
+  router = `http://127.0.0.1:${port}`;
+  await waitHealthy(`${router}/readiness`, proc, 30000);
+});
+
+/** served_by of a completion: from the body, or from the streamed chunk that finished the choice. */
+function servedBy(r: Completion): ServedBy {
+  assert.equal(r.status, 200, r.text);
+  const carrier = r.events.length > 0 ? r.events.find((e) => e.served_by !== undefined) : r.body;
+  const served = (carrier as { served_by?: ServedBy } | undefined)?.served_by;
+  assert.ok(served, `no served_by in ${r.text}`);
+  assert.equal(served.prefill.role, "prefill");
+  assert.equal(served.decode.role, "decode");
+  return served;
+}
+
+function streamedText(r: Completion): string {
+  return r.events.map((e) => (e as { choices: { text?: string; delta?: { content?: string } }[] }).choices[0]).map((c) => c?.text ?? c?.delta?.content ?? "").join("");
+}
+
+const REQUESTS: [string, string, (stream: boolean, i: number) => unknown][] = [
+  ["completions", "/v1/completions", (stream, i) => ({ model: MODEL, prompt: `Gaudi request ${i}`, max_tokens: 6, stream })],
+  ["chat", "/v1/chat/completions", (stream, i) => ({ model: MODEL, messages: [{ role: "user", content: `Gaudi request ${i}` }], max_tokens: 6, stream, stream_options: stream ? { include_usage: true } : undefined })],
+];
+
+for (const [name, path, body] of REQUESTS) {
+  test(`${name}: plain and streamed through the router, every instance serving, answers deterministic`, { timeout: 30000 }, async () => {
+    const seen = { prefill: new Set<number>(), decode: new Set<number>() };
+    for (let i = 0; i < 4; i++) {
+      const [plain, streamed] = [await post(`${router}${path}`, body(false, i)), await post(`${router}${path}`, body(true, i))];
+      for (const r of [plain, streamed]) {
+        const served = servedBy(r);
+        seen.prefill.add(served.prefill.port);
+        seen.decode.add(served.decode.port);
+      }
+      const choice = (plain.body as { choices: { text?: string; message?: { content: string } }[] }).choices[0];
+      assert.equal(streamedText(streamed), choice?.text ?? choice?.message?.content, "the same prompt gives the same answer streamed or not");
+      assert.match(streamed.text, /data: \[DONE\]\n\n$/);
+    }
+    assert.deepEqual([...seen.prefill].sort(), [...prefillPorts].sort(), "both prefill instances served");
+    assert.deepEqual([...seen.decode].sort(), [...decodePorts].sort(), "both decode instances served");
+  });
+}
+
+test("the router lists the model the instances serve", async () => {
+  const models = (await (await fetch(`${router}/v1/models`)).json()) as { data: { id: string; max_model_len: number }[] };
+  assert.deepEqual(models.data.map((m) => [m.id, m.max_model_len]), [[MODEL, 8192]]);
+});
