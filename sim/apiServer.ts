@@ -85,9 +85,18 @@ function maxTokensOf(body: Record<string, unknown>, chat: boolean): number {
   return raw as number;
 }
 
+/** The remote_* fields a decode needs, each checked for its type. */
+const REMOTE_FIELDS: Record<keyof RemotePrefill, (v: unknown) => boolean> = {
+  remote_engine_id: (v) => typeof v === "string" && v !== "",
+  remote_request_id: (v) => typeof v === "string" && v !== "",
+  remote_block_ids: (v) => Array.isArray(v),
+  remote_host: (v) => typeof v === "string" && v !== "",
+  remote_port: (v) => Number.isInteger(v) && (v as number) > 0 && (v as number) < 65536,
+};
+
 function remotePrefillOf(params: Record<string, unknown>): RemotePrefill {
-  const missing = ["remote_engine_id", "remote_request_id", "remote_block_ids", "remote_host", "remote_port"].filter((k) => params[k] === undefined || params[k] === null);
-  if (missing.length > 0) throw new HttpError(400, "BadRequestError", `kv_transfer_params with do_remote_prefill lacks ${missing.join(", ")}`);
+  const bad = Object.entries(REMOTE_FIELDS).filter(([k, ok]) => !ok(params[k])).map(([k]) => `${k}=${JSON.stringify(params[k] ?? null)}`);
+  if (bad.length > 0) throw new HttpError(400, "BadRequestError", `kv_transfer_params with do_remote_prefill has missing or invalid ${bad.join(", ")}`);
   return params as unknown as RemotePrefill;
 }
 

@@ -1,7 +1,7 @@
 // `vllm serve MODEL [flags]` / `vllm --version`: a strict stand-in for one vLLM API server on Gaudi.
 // Startup follows vLLM's order: refuse bad flags, claim the port and the HPU modules, bring the engine up (NIXL side
 // channel, DP group), and only then serve HTTP.
-import type * as net from "node:net";
+import * as net from "node:net";
 import { createApiServer } from "./apiServer";
 import { type DpGroup, joinDpGroup } from "./dpGroup";
 import { faultsFor } from "./faults";
@@ -36,7 +36,7 @@ function listen(server: net.Server, port: number, host: string): Promise<void> {
 
 /** vLLM binds its API socket before building the engine, so a taken port fails at once. */
 async function claimPort(config: ServeConfig): Promise<void> {
-  const probe = createApiServer({ config, blocks: null, onAnswered: () => undefined });
+  const probe = net.createServer();
   try {
     await listen(probe, config.port, config.host ?? "0.0.0.0");
   } catch (e) {

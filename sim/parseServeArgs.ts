@@ -33,12 +33,19 @@ function looksLikeOption(token: string): boolean {
   return token.startsWith("-") && token !== "-" && !/^-\d+$|^-\d*\.\d+$/.test(token);
 }
 
-/** FlexibleArgumentParser: `--max_num_seqs=3` is `--max-num-seqs=3` (underscores in the name only). */
-function normalizeToken(token: string): string {
-  if (!token.startsWith("--")) return token;
-  const eq = token.indexOf("=");
-  const name = eq < 0 ? token : token.slice(0, eq);
-  return name.replace(/_/g, "-") + (eq < 0 ? "" : token.slice(eq));
+/**
+ * FlexibleArgumentParser's rewriting: `--max_num_seqs=3` is `--max-num-seqs=3` (underscores in the name only);
+ * `-O3`, `-O=3` and `-O 3` are `--optimization-level 3`.
+ */
+function normalize(argv: readonly string[]): string[] {
+  return argv.flatMap((token, i) => {
+    if (token.startsWith("-O") && token !== "-O") return ["--optimization-level", token[2] === "=" ? token.slice(3) : token.slice(2)];
+    if (token === "-O" && ["0", "1", "2", "3"].includes(argv[i + 1] ?? "")) return ["--optimization-level"];
+    if (!token.startsWith("--")) return [token];
+    const eq = token.indexOf("=");
+    const name = eq < 0 ? token : token.slice(0, eq);
+    return [name.replace(/_/g, "-") + (eq < 0 ? "" : token.slice(eq))];
+  });
 }
 
 function displayName(flag: ServeFlag): string {
@@ -112,7 +119,7 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
   const options = new Map<string, OptionValue>();
   const positionals: string[] = [];
   const unknown: string[] = [];
-  const tokens = argv.map(normalizeToken);
+  const tokens = normalize(argv);
   let i = 0;
   const takeValues = (max: number): string[] => {
     const taken: string[] = [];

@@ -45,6 +45,7 @@ test("the launcher's command line shape parses: underscore spellings, booleans, 
   assert.equal(options.get("--trust-remote-code"), true);
   assert.equal(options.get("--kv-cache-dtype"), "fp8_inc");
   assert.equal(options.get("--data-parallel-rpc-port"), "6300");
+  assert.equal(parseServeArgs(["m", "-O3"]).options.get("--optimization-level"), "3", "vLLM's -O shorthand");
   const config = serveConfigOf({ model, options }, { VLLM_NIXL_SIDE_CHANNEL_HOST: "10.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: "4300" });
   assert.deepEqual(config.dp, { size: 4, rank: 3, address: "10.0.0.1", rpcPort: 6300 });
   assert.deepEqual(config.sideChannel, { host: "10.0.0.1", port: 4303 }, "vLLM binds VLLM_NIXL_SIDE_CHANNEL_PORT + DP rank");

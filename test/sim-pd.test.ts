@@ -104,6 +104,13 @@ test("each role refuses the other role's half of the protocol", async () => {
   assert.match(errorMessage(toPrefill.body), /only a kv_consumer pulls KV/);
 });
 
+test("kv_transfer_params with a missing or mistyped remote field is refused, naming it", async () => {
+  const params = await prefill("typed");
+  const r = await decode("typed", { ...params, remote_port: String(prefillChannel), remote_request_id: undefined });
+  assert.equal(r.status, 400);
+  assert.equal(errorMessage(r.body), `kv_transfer_params with do_remote_prefill has missing or invalid remote_request_id=null, remote_port="${prefillChannel}"`);
+});
+
 test("requests for another model are refused as vLLM does", async () => {
   const r = await post(`http://127.0.0.1:${decodePort}/v1/chat/completions`, { model: "other", messages: [{ role: "user", content: "hi" }] });
   assert.equal(r.status, 404);
