@@ -2,6 +2,7 @@
 // output capture, and one place that stops everything that was started.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 
 export const REPO = path.resolve(__dirname, "..");
@@ -17,9 +18,9 @@ export interface Proc {
 
 const running = new Set<Proc>();
 
-/** Start a process with its output captured; it is stopped by stopAll(). */
+/** Start a process with its output captured (in the temp dir: nothing may depend on the cwd); stopAll() stops it. */
 export function startProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { cwd: os.tmpdir(), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr?.on("data", (c: Buffer) => (out += c.toString()));

@@ -1,7 +1,10 @@
 // The stand-in accepts exactly vLLM 0.21.0's `vllm serve` command lines and refuses the rest, naming the flag or field.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { after, test } from "node:test";
-import { freePorts, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { freePorts, STAND_IN, startProcess, startStandIn, stopAll, waitHealthy } from "../sim/harness";
 import { parseServeArgs, ServeArgError } from "../sim/parseServeArgs";
 import { serveConfigOf, ServeConfigError } from "../sim/serveConfig";
 
@@ -105,12 +108,15 @@ test("the executable refuses bad command lines with argparse's exit code 2 and c
   assert.match(invalid.output(), /--data-parallel-rank 2 must be in 0\.\.1/);
 });
 
-test("a launcher-shaped instance becomes healthy from another cwd, and exits promptly on SIGTERM", { timeout: 30000 }, async () => {
+test("`vllm` found on PATH through a symlink, from another cwd, serves a launcher-shaped command line and stops on SIGTERM", { timeout: 30000 }, async (t) => {
   const [port, channel] = await freePorts(2);
-  const proc = startStandIn(
-    "ibm-research/PowerMoE-3b",
-    ["--port", String(port), "--max_num_batched_tokens", "8192", "--no-enable-prefix-caching", "--trust-remote-code", "--kv-transfer-config", NIXL({})],
-    { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: String(channel), HABANA_VISIBLE_MODULES: "0" },
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "sim-path-"));
+  t.after(() => fs.rmSync(bin, { recursive: true, force: true }));
+  fs.symlinkSync(STAND_IN, path.join(bin, "vllm"));
+  const proc = startProcess(
+    "vllm",
+    ["serve", "ibm-research/PowerMoE-3b", "--port", String(port), "--max_num_batched_tokens", "8192", "--no-enable-prefix-caching", "--trust-remote-code", "--kv-transfer-config", NIXL({})],
+    { PATH: `${bin}:${process.env.PATH}`, VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: String(channel), HABANA_VISIBLE_MODULES: "0" },
   );
   await waitHealthy(`http://127.0.0.1:${port}/health`, proc, 15000);
   assert.match(proc.output(), new RegExp(`Starting vLLM API server on http://0\\.0\\.0\\.0:${port}`));
