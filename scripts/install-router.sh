@@ -13,6 +13,11 @@ installed() {
 }
 
 if ! installed; then
+  # Concurrent first runs (parallel tests) wait for one another instead of sharing a half-built venv.
+  exec 9<"${BASH_SOURCE[0]}"
+  flock 9
+fi
+if ! installed; then
   command -v python3 >/dev/null || { echo "install-router: python3 not found: apt-get install python3 python3-venv" >&2; exit 1; }
   if [[ ! -x "$VENV/bin/python" ]]; then
     python3 -m venv --clear "$VENV" >&2 || {

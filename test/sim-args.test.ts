@@ -99,13 +99,20 @@ test("tensor parallelism must fit the visible HPU modules, which must be distinc
   assert.deepEqual(configProblems(["m", "--tensor-parallel-size", "16"]), ["--tensor-parallel-size 16 exceeds the 8 modules of this host (VLLM_SIM_HPU_COUNT)"]);
 });
 
-test("the executable refuses bad command lines with argparse's exit code 2 and config errors with 1", { timeout: 30000 }, async () => {
-  const refused = startStandIn("m", ["--data-parallel-addr", "127.0.0.1"]);
-  assert.equal(await refused.exited, 2);
-  assert.match(refused.output(), /^vllm: error: unrecognized arguments: --data-parallel-addr/m);
-  const invalid = startStandIn("m", ["--data-parallel-size", "2", "--data-parallel-rank", "2"]);
-  assert.equal(await invalid.exited, 1);
-  assert.match(invalid.output(), /--data-parallel-rank 2 must be in 0\.\.1/);
+test("the executable exits 2 on a bad command line and 1 on a bad config, naming the flag or field", { timeout: 30000 }, async () => {
+  const cases: [string[], NodeJS.ProcessEnv, number, RegExp][] = [
+    [["--data-parallel-addr", "127.0.0.1"], {}, 2, /^vllm: error: unrecognized arguments: --data-parallel-addr/m],
+    [["--made-up-flag"], {}, 2, /^vllm: error: unrecognized arguments: --made-up-flag$/m],
+    [["--kv-transfer-config", NIXL({ kv_role: "kv_both", kv_connector_extra_config: { backends: ["TCP"] } })], {}, 1, /kv_connector_extra_config\.backends: 'TCP' is not a NIXL backend/],
+    [["--data-parallel-size", "2", "--data-parallel-rank", "2"], {}, 1, /--data-parallel-rank 2 must be in 0\.\.1/],
+    [["--tensor-parallel-size", "2"], { HABANA_VISIBLE_MODULES: "5" }, 1, /--tensor-parallel-size 2 exceeds the 1 modules in HABANA_VISIBLE_MODULES/],
+  ];
+  const procs = cases.map(([argv, env]) => startStandIn("m", argv, env));
+  for (const [i, [argv, , code, expected]] of cases.entries()) {
+    const proc = procs[i];
+    assert.equal(await proc?.exited, code, argv.join(" "));
+    assert.match(proc?.output() ?? "", expected);
+  }
 });
 
 test("`vllm` found on PATH through a symlink, from another cwd, serves a launcher-shaped command line and stops on SIGTERM", { timeout: 30000 }, async (t) => {
