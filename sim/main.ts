@@ -4,7 +4,7 @@
 import * as net from "node:net";
 import { createApiServer } from "./apiServer";
 import { type DpGroup, joinDpGroup } from "./dpGroup";
-import { faultsFor } from "./faults";
+import { type Faults, faultsFor } from "./faults";
 import { acquireModules } from "./hpuModules";
 import { die, log } from "./log";
 import { parseServeArgs, ServeArgError } from "./parseServeArgs";
@@ -69,7 +69,7 @@ async function serve(argv: readonly string[]): Promise<void> {
     }
     throw e;
   }
-  let faults: ReturnType<typeof faultsFor>;
+  let faults: Faults;
   try {
     faults = faultsFor(process.env, config.port);
   } catch (e) {

@@ -23,9 +23,6 @@ export class ServeArgError extends Error {
 /** ModelConfig.model's default in vLLM 0.21.0, used when no model is given. */
 const DEFAULT_MODEL = "Qwen/Qwen3-0.6B";
 
-/** Flags whose values may be secrets: never echoed in an error. */
-const SECRET_FLAGS = new Set(["--hf-token", "--api-key", "--ssl-keyfile"]);
-
 const FLAG_BY_NAME = new Map<string, ServeFlag>(SERVE_FLAGS.flatMap((f) => f.names.map((n) => [n, f] as const)));
 
 /** argparse treats `-5` and `-.5` as values, not options, when no option looks like a negative number. */
@@ -101,13 +98,12 @@ const TYPE_WORD: Record<ValueType, string> = {
   json: "JSON",
 };
 
-/** Check one value as argparse does: its type first, then its choices. */
+/** Check one value as argparse does: its type first, then its choices. (Secret-bearing flags are plain strings, so never echoed.) */
 function checkValue(flag: ServeFlag, value: string): void {
   const type = flag.type ?? "str";
-  const shown = SECRET_FLAGS.has(flag.names[0] ?? "") ? "'<hidden>'" : pyRepr(value);
-  if (!typeAccepts(type, value)) throw new ServeArgError("vllm serve", `argument ${displayName(flag)}: invalid ${TYPE_WORD[type]} value: ${shown}`);
+  if (!typeAccepts(type, value)) throw new ServeArgError("vllm serve", `argument ${displayName(flag)}: invalid ${TYPE_WORD[type]} value: ${pyRepr(value)}`);
   if (flag.choices && !flag.choices.includes(value)) {
-    throw new ServeArgError("vllm serve", `argument ${displayName(flag)}: invalid choice: ${shown} (choose from ${flag.choices.map(pyRepr).join(", ")})`);
+    throw new ServeArgError("vllm serve", `argument ${displayName(flag)}: invalid choice: ${pyRepr(value)} (choose from ${flag.choices.map(pyRepr).join(", ")})`);
   }
 }
 
