@@ -48,8 +48,17 @@ interface Script {
   readonly file: string;
 }
 
+/** A node's view of the topology: its own directories, and the stand-in told which machine it is on so it guards that machine's HPU modules. */
 function simTopology(topology: Topology, workDir: string, name: string): Topology {
-  return { ...topology, vllmCommand: STAND_IN, stateDir: path.join(workDir, name, "state"), logDir: path.join(workDir, name, "log") };
+  const env = (r: Topology["prefill"]) => ({ ...r, env: { ...r.env, VLLM_SIM_HOST_ID: name, VLLM_SIM_LOCK_DIR: path.join(workDir, "hpu-locks") } });
+  return {
+    ...topology,
+    vllmCommand: STAND_IN,
+    stateDir: path.join(workDir, name, "state"),
+    logDir: path.join(workDir, name, "log"),
+    prefill: env(topology.prefill),
+    decode: env(topology.decode),
+  };
 }
 
 function addressesOf(topology: Topology): Record<string, string> {

@@ -258,6 +258,8 @@ export function routerArgv(topology: Topology, prefillUrls: readonly string[], d
     "--prefill-policy", rt.prefillPolicy,
     "--decode-policy", rt.decodePolicy,
     "--worker-startup-timeout-secs", String(rt.workerStartupTimeoutSecs),
+    // The default (30 s) makes one early probe of a not-yet-healthy worker cost half a minute.
+    "--worker-startup-check-interval", "1",
     ...prefillUrls.flatMap((u) => ["--prefill", u]),
     ...decodeUrls.flatMap((u) => ["--decode", u]),
   ];

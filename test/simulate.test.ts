@@ -104,3 +104,10 @@ test("simulate's own bad flags", () => {
     assert.match(r.stderr, expected);
   }
 });
+
+test("two instances pinned to one HPU module on a node: the second is refused, and simulate names it", async () => {
+  const sameModule = (i: InstancePlan): InstancePlan => ({ ...i, env: { ...i.env, HABANA_VISIBLE_MODULES: "0" } });
+  const message = await failure(onNode("decode-0", sameModule));
+  assert.match(message, /decode-0/);
+  assert.match(message, /module 0/i);
+});
