@@ -62,6 +62,21 @@ export function numeric(value: string | undefined): number | string | undefined 
   return value !== undefined && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 }
 
+/** A subcommand's flags, or null when it was asked for --help (its usage is then printed). */
+export function commandFlags(argv: readonly string[], specs: readonly FlagSpec[], usage: string): ParsedFlags | null {
+  const flags = parseFlags(argv, specs);
+  if (!flags.has("--help")) return flags;
+  console.log(usage);
+  return null;
+}
+
+/** The value of a flag the command cannot do without. */
+export function requiredFlag(flags: ParsedFlags, name: string, hint: string): string {
+  const v = flagValue(flags, name);
+  if (v === undefined) throw new CliError([`${name}: required (${hint})`]);
+  return v;
+}
+
 /** Help text: one line per flag, aligned. */
 export function flagHelp(specs: readonly FlagSpec[]): string {
   const left = specs.map((s) => `${s.short ? `${s.short}, ` : "    "}${s.name}${s.value ? ` ${s.value}` : ""}`);

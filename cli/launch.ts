@@ -8,7 +8,7 @@ import { renderNodeScript } from "../components/render/nodeScript";
 import { parseTopology, TopologyError } from "../components/topology";
 import { shellJoin } from "../components/render/shellQuote";
 import { CliError } from "./errors";
-import { flagHelp, parseFlags } from "./flags";
+import { commandFlags, flagHelp } from "./flags";
 import { LAUNCH_FLAGS, launchFromFlags, LaunchTarget, inFlagTerms } from "./launchFlags";
 import { instanceJson } from "./planJson";
 
@@ -72,11 +72,8 @@ async function runNodeScript(plan: ClusterPlan, node: string, verbs: readonly st
 }
 
 export async function launchCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, LAUNCH_FLAGS);
-  if (flags.has("--help")) {
-    console.log(LAUNCH_USAGE);
-    return 0;
-  }
+  const flags = commandFlags(argv, LAUNCH_FLAGS, LAUNCH_USAGE);
+  if (!flags) return 0;
   const { target, raw, problems } = launchFromFlags(flags);
   const { plan, node } = planLaunch(target, raw, problems);
   if (flags.has("--dry-run")) {

@@ -5,7 +5,7 @@ import { shellJoin } from "../components/render/shellQuote";
 import { listStacks, rawTopologyFromConfig, readStackConfig, stackFileSecretProblems } from "../components/stackConfig";
 import { knownAddresses, parseTopology, Topology, TopologyError } from "../components/topology";
 import { CliError } from "./errors";
-import { flagHelp, FlagSpec, flagValue, parseFlags } from "./flags";
+import { commandFlags, flagHelp, FlagSpec, flagValue, requiredFlag } from "./flags";
 import { clusterJson } from "./planJson";
 import { formatTable } from "./table";
 
@@ -62,13 +62,9 @@ export function layoutText(stack: string, plan: ClusterPlan): string {
 }
 
 export async function planCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, PLAN_FLAGS);
-  if (flags.has("--help")) {
-    console.log(PLAN_USAGE);
-    return 0;
-  }
-  const stack = flagValue(flags, "--stack");
-  if (!stack) throw new CliError(["--stack: required (a name under stacks/, e.g. --stack multi-node)"]);
+  const flags = commandFlags(argv, PLAN_FLAGS, PLAN_USAGE);
+  if (!flags) return 0;
+  const stack = requiredFlag(flags, "--stack", "a name under stacks/, e.g. --stack multi-node");
   const { plan } = planStack(stack, flagValue(flags, "--stacks-dir"));
   console.log(flags.has("--json") ? JSON.stringify(clusterJson(stack, plan), null, 2) : layoutText(stack, plan));
   return 0;

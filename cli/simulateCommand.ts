@@ -1,6 +1,6 @@
 // `gaudi-pd simulate --stack NAME`: the stack's whole topology on this machine behind the real vllm-router.
 import { CliError } from "./errors";
-import { flagHelp, FlagSpec, flagValue, parseFlags } from "./flags";
+import { commandFlags, flagHelp, FlagSpec, flagValue, requiredFlag } from "./flags";
 import { planStack } from "./planCommand";
 import { runSimulation } from "./simulation";
 
@@ -30,13 +30,9 @@ function positiveInt(flag: string, value: string | undefined, dflt: number): num
 }
 
 export async function simulateCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, SIMULATE_FLAGS);
-  if (flags.has("--help")) {
-    console.log(SIMULATE_USAGE);
-    return 0;
-  }
-  const stack = flagValue(flags, "--stack");
-  if (!stack) throw new CliError(["--stack: required (a name under stacks/, e.g. --stack single-node)"]);
+  const flags = commandFlags(argv, SIMULATE_FLAGS, SIMULATE_USAGE);
+  if (!flags) return 0;
+  const stack = requiredFlag(flags, "--stack", "a name under stacks/, e.g. --stack single-node");
   const requests = positiveInt("--requests", flagValue(flags, "--requests"), 20);
   const timeoutSecs = positiveInt("--timeout", flagValue(flags, "--timeout"), 120);
   const { topology } = planStack(stack, flagValue(flags, "--stacks-dir"));
