@@ -31,8 +31,9 @@ const sharedShape = {
   expertParallel: z.boolean().optional(),
   profile: z.boolean().optional(),
   debug: z.boolean().optional(),
-  incConfig: nonEmpty.optional(),
-  recipeCacheDir: nonEmpty.optional(),
+  // Empty means off, so Pulumi.yaml can declare them with a default.
+  incConfig: z.string().optional(),
+  recipeCacheDir: z.string().optional(),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).optional(),
   nixl: z
     .strictObject({
