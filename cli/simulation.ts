@@ -119,6 +119,35 @@ function summarize(outcomes: readonly RequestOutcome[], startupMs: number, logsK
   };
 }
 
+const PROGRESS_EVERY_MS = 2000;
+
+async function healthy(port: number): Promise<boolean> {
+  const res = await fetch(`http://${SIM_ADDRESS}:${port}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
+  return res?.status === 200;
+}
+
+/** While `work` runs, say every few seconds how many instances answer /health (when that count changes). */
+async function whileReporting(work: Promise<void>, plan: ClusterPlan, started: number, progress: (line: string) => void): Promise<void> {
+  let done = false;
+  let last = -1;
+  const report = async () => {
+    while (!done) {
+      await new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS));
+      if (done) return;
+      const up = (await Promise.all(plan.instances.map((i) => healthy(i.port)))).filter(Boolean).length;
+      if (up !== last && !done) progress(`simulate: ${up}/${plan.instances.length} instances healthy after ${Math.round((performance.now() - started) / 1000)} s`);
+      last = up;
+    }
+  };
+  const reporter = report();
+  try {
+    await work;
+  } finally {
+    done = true;
+    await reporter;
+  }
+}
+
 /** Start, exercise and stop the cluster. Stops everything it started, also on failure or Ctrl-C. */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const problems = sharedHostProblems(options.topology);
@@ -142,7 +171,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const plan = planCluster(options.topology, { addresses: addressesOf(options.topology) });
     options.progress(`simulate: starting ${plan.instances.length} instance(s) on ${nodes.length} node(s), stand-in ${STAND_IN}`);
     await runAll(nodes, ["install", "start"], env);
-    await runAll(nodes, ["wait"], env);
+    await whileReporting(runAll(nodes, ["wait"], env), plan, started, options.progress);
     options.progress(`simulate: all instances healthy after ${Math.round((performance.now() - started) / 1000)} s; starting vllm-router`);
     await runAll([router], ["install", "start", "wait"], env);
     const startupMs = performance.now() - started;

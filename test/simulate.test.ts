@@ -29,9 +29,9 @@ function onNode(node: string, change: (i: InstancePlan) => InstancePlan) {
   };
 }
 
-async function failure(tamper: (plan: ClusterPlan) => ClusterPlan): Promise<string> {
+async function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: string) => void = quietly.progress): Promise<string> {
   try {
-    await runSimulation({ stack: "broken", topology, requests: 4, timeoutSecs: 15, tamper, ...quietly });
+    await runSimulation({ stack: "broken", topology, requests: 4, timeoutSecs: 15, tamper, progress });
   } catch (e) {
     if (e instanceof CliError) return e.problems.join("\n");
     throw e;
@@ -71,9 +71,11 @@ test("cross-node DP groups and side channels: every request prefilled and decode
 
 test("decode told the wrong DP master port: simulate fails naming the instance and what it waits for", async () => {
   const wrongPort = (i: InstancePlan): InstancePlan => ({ ...i, argv: i.argv.map((a, k) => (i.argv[k - 1] === "--data-parallel-rpc-port" ? "36399" : a)) });
-  const message = await failure(onNode("decode-1", wrongPort));
+  const progress: string[] = [];
+  const message = await failure(onNode("decode-1", wrongPort), (line) => progress.push(line));
   assert.match(message, /decode-1/);
   assert.match(message, /36399/);
+  assert.ok(progress.some((l) => /^simulate: 4\/8 instances healthy after \d+ s$/.test(l)), `progress while waiting:\n${progress.join("\n")}`);
 });
 
 test("a prefill node told a side-channel host it does not have: simulate fails naming that address", async () => {
