@@ -323,12 +323,8 @@ export function deployProblems(t: Topology): string[] {
   return [];
 }
 
-/** Validate raw config (stack config without the `gaudi-pd:` prefix, or CLI flags) into a Topology. */
-export function parseTopology(raw: unknown): Topology {
-  const parsed = topologySchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!parsed.success) throw new TopologyError(parsed.error.issues.flatMap((i) => issueLines(i, raw)));
-  const v = parsed.data;
-  const topology: Topology = {
+function toTopology(v: z.output<typeof topologySchema>): Topology {
+  return {
     model: v.model,
     ports: v.ports,
     colocate: v.colocate,
@@ -343,7 +339,51 @@ export function parseTopology(raw: unknown): Topology {
     router: v.router,
     infra: v.infra ?? null,
   };
-  const problems = consistencyProblems(topology, raw as Record<string, unknown>);
-  if (problems.length) throw new TopologyError(problems);
-  return topology;
+}
+
+/** A copy of raw without the values the schema refused (and unknown keys), so defaults stand in for them. */
+function withoutRefused(raw: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
+  const copy = structuredClone(raw);
+  const at = (path: readonly PropertyKey[]) => path.reduce<unknown>((o, k) => (typeof o === "object" && o !== null ? (o as Record<PropertyKey, unknown>)[k] : undefined), copy);
+  const remove = (parentPath: readonly PropertyKey[], keys: readonly PropertyKey[]) => {
+    const parent = at(parentPath);
+    if (typeof parent === "object" && parent !== null) for (const k of keys) delete (parent as Record<PropertyKey, unknown>)[k];
+  };
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") remove(issue.path, issue.keys);
+    else {
+      // A refused `kind` refuses the whole union it selects.
+      const path = issue.code === "invalid_union" && issue.path.at(-1) === "kind" ? issue.path.slice(0, -1) : issue.path;
+      if (path.length) remove(path.slice(0, -1), [path[path.length - 1]]);
+    }
+  }
+  return copy;
+}
+
+/** The config blocks a cross-field line reads: its own, or every block for the rules that span roles. */
+const blocksRead = (line: string) => {
+  const head = line.split(/[.:]/)[0];
+  return ["infra", "colocate", "router"].includes(head) ? ["prefill", "decode", "colocate", "router", "infra"] : [head];
+};
+
+/** Validate raw config (stack config without the `gaudi-pd:` prefix, or CLI flags) into a Topology.
+ *  Every problem is reported at once: cross-field rules are also checked with refused values left at their
+ *  defaults, keeping only the lines that read no block the schema refused something in. */
+export function parseTopology(raw: unknown): Topology {
+  const parsed = topologySchema.safeParse(raw ?? {}, { reportInput: true });
+  if (parsed.success) {
+    const topology = toTopology(parsed.data);
+    const problems = consistencyProblems(topology, raw as Record<string, unknown>);
+    if (problems.length) throw new TopologyError(problems);
+    return topology;
+  }
+  const { issues } = parsed.error;
+  const lines = issues.flatMap((i) => issueLines(i, raw));
+  const repaired = topologySchema.safeParse(withoutRefused(raw ?? {}, issues));
+  if (repaired.success) {
+    const refused = new Set(issues.map((i) => String(i.path[0] ?? "")));
+    const crossField = consistencyProblems(toTopology(repaired.data), (repaired.data ?? {}) as Record<string, unknown>);
+    lines.push(...crossField.filter((line) => !blocksRead(line).some((b) => refused.has(b))));
+  }
+  throw new TopologyError(lines);
 }

@@ -55,3 +55,24 @@ test("AWS can be planned without a key but not deployed", () => {
   assert.match(deployProblems(t)[0], /^infra\.publicKey: required to deploy on AWS/);
   assert.throws(() => parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["x"] } }), (e: TopologyError) => /^infra\.sshCidrs\[0\]: must be an IPv4 CIDR/.test(e.problems[0]));
 });
+
+test("schema and cross-field problems come together, without guesses built on refused values", () => {
+  const problems = (raw: object) => {
+    try {
+      parseTopology(raw);
+    } catch (e) {
+      return (e as TopologyError).problems;
+    }
+    return [];
+  };
+  assert.deepEqual(problems({ prefil: {}, decode: { nodes: 2, instancesPerNode: 8, dpSize: 12 } }), [
+    'prefil: unknown key (did you mean "prefill"?)',
+    "decode.dpSize: must be 1 or instancesPerNode × nodes (16), got 12",
+  ]);
+  assert.deepEqual(problems({ infra: { kind: "gcp" }, decode: { dpSize: 3, instancesPerNode: 2 } }), [
+    'infra.kind: must be one of aws | hosts, got "gcp"',
+    "decode.dpSize: must be 1 or instancesPerNode × nodes (2), got 3",
+  ]);
+  // A refused nodes count would default to 1 and make dpSize look wrong: that guess is not reported.
+  assert.deepEqual(problems({ decode: { nodes: "two", instancesPerNode: 8, dpSize: 16 } }), ['decode.nodes: must be a number, got "two"']);
+});
