@@ -14,12 +14,12 @@ async function failure(config: Record<string, unknown>, secretKeys: string[]): P
 
 const cases: { why: string; edit: (c: Record<string, unknown>) => void; lines: string[] }[] = [
   {
-    why: "a misspelt key: schema errors come first, so the wrong dpSize beside it waits for the next run",
+    why: "a misspelt key and, beside it, a wrong dpSize: both in one run",
     edit: (c) => {
       (c["gaudi-pd:decode"] as Record<string, unknown>).dpSize = 12;
       c["gaudi-pd:maxNumSeq"] = 64;
     },
-    lines: ['gaudi-pd:maxNumSeq: unknown key (did you mean "maxNumSeqs"?)'],
+    lines: ['gaudi-pd:maxNumSeq: unknown key (did you mean "maxNumSeqs"?)', "gaudi-pd:decode.dpSize: must be 1 or instancesPerNode × nodes (16), got 12"],
   },
   {
     why: "no public key for AWS and no SSH private key",
