@@ -1,6 +1,7 @@
 // Requests through the router, each checked to have been prefilled and decoded by two different planned
 // instances of the right roles (the stand-in reports both in `served_by`).
 import type { ClusterPlan } from "../components/plan";
+import { completionRequest, post, type ServedBy, servedByReports, type ServedInstance } from "../sim/completionClient";
 
 export const REQUEST_KINDS = ["completion", "chat", "completion-stream", "chat-stream"] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
@@ -13,37 +14,14 @@ export interface RequestOutcome {
   readonly error: string | null;
 }
 
-interface Served {
-  readonly role: string;
-  readonly host: string;
-  readonly port: number;
-}
-
 const CONCURRENCY = 8;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-function body(plan: ClusterPlan, kind: RequestKind, index: number): object {
-  const stream = kind.endsWith("-stream");
-  const text = `request ${index}: what does disaggregated prefill buy us on Gaudi?`;
-  return kind.startsWith("chat")
-    ? { model: plan.topology.model, messages: [{ role: "user", content: text }], max_tokens: 8, stream }
-    : { model: plan.topology.model, prompt: text, max_tokens: 8, stream };
-}
-
-/** The JSON objects of a response: the body itself, or every `data:` event of a stream. */
-function payloads(text: string, stream: boolean): Record<string, unknown>[] {
-  if (!stream) return [JSON.parse(text) as Record<string, unknown>];
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith("data:") && l.trim() !== "data: [DONE]")
-    .map((l) => JSON.parse(l.slice(5)) as Record<string, unknown>);
-}
-
-/** Why a served_by report is wrong for this plan, or null when prefill and decode are two planned instances of the right roles. */
-export function servedByProblem(plan: ClusterPlan, servedBy: unknown): string | null {
-  const s = servedBy as { prefill?: Served | null; decode?: Served | null } | undefined;
-  if (!s?.prefill || !s?.decode) return `response does not say who prefilled and decoded it (served_by: ${JSON.stringify(servedBy)})`;
-  const planned = (x: Served, role: string) => plan.instances.some((i) => i.role === role && i.port === x.port);
+/** Why the served_by reports are wrong for this plan, or null when exactly one names two planned instances of the right roles. */
+export function servedByProblem(plan: ClusterPlan, reports: readonly ServedBy[]): string | null {
+  const s = reports[0];
+  if (reports.length !== 1 || !s.prefill || !s.decode) return `response does not say once who prefilled and decoded it (served_by: ${JSON.stringify(reports)})`;
+  const planned = (x: ServedInstance, role: string) => plan.instances.some((i) => i.role === role && i.port === x.port);
   if (s.prefill.role !== "prefill" || !planned(s.prefill, "prefill")) return `prefilled by ${JSON.stringify(s.prefill)}, not a planned prefill instance`;
   if (s.decode.role !== "decode" || !planned(s.decode, "decode")) return `decoded by ${JSON.stringify(s.decode)}, not a planned decode instance`;
   if (s.prefill.host === s.decode.host && s.prefill.port === s.decode.port) return `prefilled and decoded by the same instance ${s.prefill.host}:${s.prefill.port}`;
@@ -52,22 +30,18 @@ export function servedByProblem(plan: ClusterPlan, servedBy: unknown): string | 
 
 async function sendOne(plan: ClusterPlan, routerUrl: string, index: number): Promise<RequestOutcome> {
   const kind = REQUEST_KINDS[index % REQUEST_KINDS.length];
+  const stream = kind.endsWith("-stream");
+  const { path, body } = completionRequest(kind.startsWith("chat") ? "chat" : "completions", plan.topology.model, `request ${index}: what does disaggregated prefill buy us on Gaudi?`, stream);
   const started = performance.now();
   const done = (error: string | null): RequestOutcome => ({ index, kind, ms: performance.now() - started, error });
   try {
-    const path = kind.startsWith("chat") ? "/v1/chat/completions" : "/v1/completions";
-    const res = await fetch(`${routerUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body(plan, kind, index)),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-    const text = await res.text();
-    if (res.status !== 200) return done(`HTTP ${res.status} from the router: ${text.slice(0, 400).replace(/\s+/g, " ")}`);
-    const events = payloads(text, kind.endsWith("-stream"));
-    const servedBy = events.map((e) => e.served_by).find((x) => x !== undefined);
-    return done(servedByProblem(plan, servedBy));
+    const r = await post(`${routerUrl}${path}`, body, REQUEST_TIMEOUT_MS);
+    if (r.status === 0) return done(r.text);
+    if (r.status !== 200) return done(`HTTP ${r.status} from the router: ${r.text.slice(0, 400).replace(/\s+/g, " ")}`);
+    if (stream && !r.done) return done("the stream ended without data: [DONE]");
+    return done(servedByProblem(plan, servedByReports(r)));
   } catch (e) {
+    // A body that is not the JSON it claims to be.
     return done(e instanceof Error ? e.message : String(e));
   }
 }

@@ -11,10 +11,11 @@ import { CliError } from "./errors";
 import { PROJECT_DIR } from "./planCommand";
 import { runProcess } from "./processes";
 import { RequestOutcome, sendRequests } from "./requests";
+import { httpStatus } from "../sim/completionClient";
+import { STAND_IN } from "../sim/standIn";
 
 /** Every node of a simulated cluster shares this address; the 8-port node stride keeps their ports apart. */
 export const SIM_ADDRESS = "127.0.0.1";
-export const STAND_IN = path.join(PROJECT_DIR, "sim", "bin", "vllm");
 const INSTALL_ROUTER = path.join(PROJECT_DIR, "scripts", "install-router.sh");
 
 export interface SimulationOptions {
@@ -121,10 +122,7 @@ function summarize(outcomes: readonly RequestOutcome[], startupMs: number, logsK
 
 const PROGRESS_EVERY_MS = 2000;
 
-async function healthy(port: number): Promise<boolean> {
-  const res = await fetch(`http://${SIM_ADDRESS}:${port}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
-  return res?.status === 200;
-}
+const healthy = async (port: number) => (await httpStatus(`http://${SIM_ADDRESS}:${port}/health`, 1000)) === 200;
 
 /** While `work` runs, say every few seconds how many instances answer /health (when that count changes). */
 async function whileReporting(work: Promise<void>, plan: ClusterPlan, started: number, progress: (line: string) => void): Promise<void> {

@@ -4,9 +4,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { httpStatus } from "./completionClient";
+import { STAND_IN } from "./standIn";
 
 export const REPO = path.resolve(__dirname, "..");
-export const STAND_IN = path.join(REPO, "sim", "bin", "vllm");
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -66,17 +67,6 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** The HTTP status of GET url, or null when nothing answers. */
-export async function httpStatus(url: string): Promise<number | null> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return null;
-  }
-}
-
 /** Wait until GET url answers 200; fails with the process output when `proc` exits first or time runs out. */
 export async function waitHealthy(url: string, proc: Proc | null, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -126,29 +116,4 @@ export function startRouter(executable: string, options: RouterOptions): Proc {
     "--worker-startup-check-interval", "1",
     ...(options.extraArgs ?? []),
   ]);
-}
-
-export interface Completion {
-  readonly status: number;
-  /** The JSON body, or for a stream every `data:` event but [DONE], parsed. */
-  readonly body: unknown;
-  readonly events: readonly Record<string, unknown>[];
-  readonly text: string;
-}
-
-/** POST a JSON body; parses a JSON answer or an SSE stream. */
-export async function post(url: string, body: unknown): Promise<Completion> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(15000) });
-  const text = await res.text();
-  const events = text
-    .split("\n")
-    .filter((l) => l.startsWith("data: ") && l !== "data: [DONE]")
-    .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = null;
-  }
-  return { status: res.status, body: parsed, events, text };
 }

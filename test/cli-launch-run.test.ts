@@ -4,12 +4,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO, runCli } from "./helpers/runCli";
+import { STAND_IN } from "../sim/standIn";
+import { runCli } from "./helpers/runCli";
 
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-launch-"));
 const TOKEN = "hf_launchTestToken0123456789abcdef";
 const flags = ["-r", "decode", "-n", "2", "-d", "2", "--base-port", "40300", "--base-channel-port", "42300", "--dp-master-port", "44300", "--log-dir", logDir];
-const env = { PATH: `${path.join(REPO, "sim", "bin")}:${process.env.PATH}`, HF_TOKEN: TOKEN };
+const env = { PATH: `${path.dirname(STAND_IN)}:${process.env.PATH}`, HF_TOKEN: TOKEN };
 after(() => {
   runCli(["launch", ...flags, "--stop"], env);
   fs.rmSync(logDir, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import { scriptCommands, scriptPath } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
 import { parseTopology } from "../components/topology";
-import { postJson, sseEvents } from "./harness/http";
+import { STAND_IN } from "../sim/standIn";
+import { completionRequest, type Endpoint, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
 import { RunResult } from "./harness/run";
 import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
 
@@ -113,7 +114,7 @@ async function listenerPid(host: string, port: number): Promise<number | null> {
 
 before(async () => {
   const missing = [
-    [path.join(REPO, "sim", "bin", "vllm"), "the vLLM stand-in"],
+    [STAND_IN, "the vLLM stand-in"],
     [path.join(REPO, ".venv-router", "bin", "vllm-router"), "vllm-router (run scripts/install-router.sh)"],
   ].filter(([f]) => !fs.existsSync(f));
   if (missing.length) throw new Error(`e2e-hosts needs ${missing.map(([f, what]) => `${what} at ${f}`).join(" and ")}`);
@@ -159,39 +160,15 @@ test("every node comes up over SSH with install start wait, all nodes at once, t
   }
 });
 
-/** Who prefilled and who decoded a completion, as the stand-in reports it in `served_by`. */
-interface ServedBy {
-  readonly prefill: { readonly role: string; readonly host: string; readonly port: number } | null;
-  readonly decode: { readonly role: string; readonly host: string; readonly port: number } | null;
-}
-
-type Kind = "completions" | "chat";
-
-function requestBody(kind: Kind, stream: boolean, k: number): unknown {
-  return kind === "completions"
-    ? { model: MODEL, prompt: `request ${k}: the quick brown fox`, max_tokens: 8, stream }
-    : { model: MODEL, messages: [{ role: "user", content: `request ${k}: say something` }], max_tokens: 8, stream };
-}
-
-/** The generated text of a response: whole bodies, or the deltas of a stream. */
-function textOf(kind: Kind, bodies: readonly unknown[]): string {
-  return bodies
-    .map((b) => {
-      const c = (b as { choices?: { text?: string; message?: { content?: string }; delta?: { content?: string } }[] }).choices?.[0];
-      return (kind === "completions" ? c?.text : (c?.message?.content ?? c?.delta?.content)) ?? "";
-    })
-    .join("");
-}
-
 /** Send one request through the router; it must succeed with text, and say which instances served it. */
-async function request(plan: ClusterPlan, kind: Kind, stream: boolean, k: number): Promise<ServedBy> {
-  const url = `http://${plan.router.address}:${ROUTER_PORT}/v1/${kind === "chat" ? "chat/completions" : "completions"}`;
+async function request(plan: ClusterPlan, kind: Endpoint, stream: boolean, k: number): Promise<ServedBy> {
+  const { path, body } = completionRequest(kind, MODEL, `request ${k}: the quick brown fox`, stream);
   const what = `${kind} stream=${stream} #${k}`;
-  const r = await postJson(url, requestBody(kind, stream, k));
+  const r = await post(`http://${plan.router.address}:${ROUTER_PORT}${path}`, body, 30_000);
   assert.equal(r.status, 200, `${what}: ${r.status} ${r.text}`);
-  const bodies = stream ? sseEvents(r.text) : [JSON.parse(r.text)];
-  assert.notEqual(textOf(kind, bodies), "", `${what} generated no text: ${r.text}`);
-  const served = bodies.map((b) => (b as { served_by?: ServedBy }).served_by).filter((s): s is ServedBy => s !== undefined);
+  if (stream) assert.ok(r.done, `${what}: stream ended without data: [DONE]:\n${r.text.slice(0, 2000)}`);
+  assert.notEqual(generatedText(r), "", `${what} generated no text: ${r.text}`);
+  const served = servedByReports(r);
   assert.equal(served.length, 1, `${what}: exactly one served_by expected in ${r.text}`);
   return served[0];
 }

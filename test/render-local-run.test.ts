@@ -11,9 +11,10 @@ import { hfTokenFile } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
 import { parseTopology } from "../components/topology";
+import { STAND_IN } from "../sim/standIn";
 
 const REPO = path.resolve(__dirname, "..");
-const SIM = path.join(REPO, "sim", "bin", "vllm");
+const SIM = STAND_IN;
 const ROUTER_BIN = path.join(REPO, ".venv-router", "bin");
 const TOKEN = "hf_LocalRunToken0123456789";
 const CANARY = "GAUDI_PD_TEST_CANARY";

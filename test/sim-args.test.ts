@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import { freePorts, STAND_IN, startProcess, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { freePorts, startProcess, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { STAND_IN } from "../sim/standIn";
 import { parseServeArgs, ServeArgError } from "../sim/parseServeArgs";
 import { serveConfigOf, ServeConfigError } from "../sim/serveConfig";
 

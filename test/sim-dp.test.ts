@@ -2,7 +2,8 @@
 // for what; a duplicate rank or a size mismatch fails the whole group loudly.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { freePorts, httpStatus, post, type Proc, startStandIn, stopAll, waitForOutput, waitHealthy } from "../sim/harness";
+import { httpStatus, post } from "../sim/completionClient";
+import { freePorts, type Proc, startStandIn, stopAll, waitForOutput, waitHealthy } from "../sim/harness";
 
 after(stopAll);
 

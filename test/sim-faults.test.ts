@@ -1,7 +1,8 @@
 // Fault knobs aimed at one instance by its serve port: crash at startup, crash after N requests, slow startup.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { freePorts, httpStatus, post, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { httpStatus, post } from "../sim/completionClient";
+import { freePorts, startStandIn, stopAll, waitHealthy } from "../sim/harness";
 
 after(stopAll);
 

@@ -2,7 +2,8 @@
 // the prefill's NIXL side channel, and fails the request, naming the address, when the params point anywhere else.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { freePorts, post, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { post } from "../sim/completionClient";
+import { freePorts, startStandIn, stopAll, waitHealthy } from "../sim/harness";
 
 after(stopAll);
 

@@ -2,7 +2,8 @@
 // stand-ins: completions and chat, plain and streamed, all succeed and each names its prefill and decode instance.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type Completion, freePorts, installRouter, post, startRouter, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { type Completion, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
+import { freePorts, installRouter, startRouter, startStandIn, stopAll, waitHealthy } from "../sim/harness";
 
 after(stopAll);
 
@@ -10,11 +11,6 @@ const MODEL = "ibm-research/PowerMoE-3b";
 let router = "";
 const prefillPorts: number[] = [];
 const decodePorts: number[] = [];
-
-interface ServedBy {
-  readonly prefill: { role: string; port: number };
-  readonly decode: { role: string; port: number };
-}
 
 before(async () => {
   const exe = installRouter();
@@ -44,19 +40,15 @@ before(async () => {
   await waitHealthy(`${router}/readiness`, proc, 30000);
 });
 
-/** served_by of a completion: from the body, or from the streamed chunk that finished the choice. */
-function servedBy(r: Completion): ServedBy {
+/** Who served a completion: exactly one served_by, naming a prefill and a decode instance. */
+function servedBy(r: Completion): { prefill: number; decode: number } {
   assert.equal(r.status, 200, r.text);
-  const carrier = r.events.length > 0 ? r.events.find((e) => e.served_by !== undefined) : r.body;
-  const served = (carrier as { served_by?: ServedBy } | undefined)?.served_by;
-  assert.ok(served, `no served_by in ${r.text}`);
-  assert.equal(served.prefill.role, "prefill");
-  assert.equal(served.decode.role, "decode");
-  return served;
-}
-
-function streamedText(r: Completion): string {
-  return r.events.map((e) => (e as { choices: { text?: string; delta?: { content?: string } }[] }).choices[0]).map((c) => c?.text ?? c?.delta?.content ?? "").join("");
+  const reports = servedByReports(r);
+  assert.equal(reports.length, 1, `one served_by expected in ${r.text}`);
+  const [{ prefill, decode }] = reports as [ServedBy];
+  assert.equal(prefill?.role, "prefill");
+  assert.equal(decode?.role, "decode");
+  return { prefill: prefill!.port, decode: decode!.port };
 }
 
 const REQUESTS: [string, string, (stream: boolean, i: number) => unknown][] = [
@@ -71,11 +63,11 @@ for (const [name, path, body] of REQUESTS) {
       const [plain, streamed] = [await post(`${router}${path}`, body(false, i)), await post(`${router}${path}`, body(true, i))];
       for (const r of [plain, streamed]) {
         const served = servedBy(r);
-        seen.prefill.add(served.prefill.port);
-        seen.decode.add(served.decode.port);
+        seen.prefill.add(served.prefill);
+        seen.decode.add(served.decode);
       }
-      const choice = (plain.body as { choices: { text?: string; message?: { content: string } }[] }).choices[0];
-      assert.equal(streamedText(streamed), choice?.text ?? choice?.message?.content, "the same prompt gives the same answer streamed or not");
+      assert.notEqual(generatedText(plain), "");
+      assert.equal(generatedText(streamed), generatedText(plain), "the same prompt gives the same answer streamed or not");
       assert.match(streamed.text, /data: \[DONE\]\n\n$/);
     }
     assert.deepEqual([...seen.prefill].sort(), [...prefillPorts].sort(), "both prefill instances served");

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HostLock, lockHolderNote, takeHostLock } from "./hostLock";
+import { STAND_IN } from "../../sim/standIn";
 import { run, RunOptions, RunResult, runOk } from "./run";
 
 /** Every namespace and link the harness creates starts with this, so leftovers can be found and removed. */
@@ -143,7 +144,7 @@ async function setup(names: readonly string[], repoRoot: string): Promise<Manife
   const bin = path.join(root, "bin");
   fs.mkdirSync(bin);
   // The stand-in and the router are found on PATH, as real vllm and vllm-router would be on a real host.
-  fs.symlinkSync(path.join(repoRoot, "sim", "bin", "vllm"), path.join(bin, "vllm"));
+  fs.symlinkSync(STAND_IN, path.join(bin, "vllm"));
   fs.symlinkSync(path.join(repoRoot, ".venv-router", "bin", "vllm-router"), path.join(bin, "vllm-router"));
   const searchPath = [...new Set([bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", path.dirname(process.execPath)])].join(":");
   for (const dir of [HOST_STATE_DIR, HOST_LOG_DIR]) fs.mkdirSync(dir, { recursive: true });
