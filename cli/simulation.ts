@@ -8,15 +8,14 @@ import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
 import { Topology } from "../components/topology";
 import { CliError } from "./errors";
-import { PROJECT_DIR } from "./planCommand";
-import { runProcess } from "./processes";
+import { run } from "./processes";
+import { installRouter } from "../sim/routerInstall";
 import { RequestOutcome, sendRequests } from "./requests";
 import { httpStatus } from "../sim/completionClient";
 import { STAND_IN } from "../sim/standIn";
 
 /** Every node of a simulated cluster shares this address; the 8-port node stride keeps their ports apart. */
 export const SIM_ADDRESS = "127.0.0.1";
-const INSTALL_ROUTER = path.join(PROJECT_DIR, "scripts", "install-router.sh");
 
 export interface SimulationOptions {
   readonly stack: string;
@@ -86,16 +85,17 @@ function writeScripts(options: SimulationOptions, workDir: string): { nodes: Scr
   return { nodes, router: write("router", renderRouterScript(planFor("router"))) };
 }
 
-async function routerPath(): Promise<string> {
-  const r = await runProcess("bash", [INSTALL_ROUTER]);
-  const exe = r.output.trim().split("\n").pop() ?? "";
-  if (r.code !== 0 || !fs.existsSync(exe)) throw new CliError([`simulate: could not install vllm-router: ${r.output.trim().split("\n").slice(-3).join(" | ")}`], 1);
-  return exe;
+function routerPath(): string {
+  try {
+    return installRouter();
+  } catch (e) {
+    throw new CliError([`simulate: ${(e as Error).message}`], 1);
+  }
 }
 
 /** Run `verbs` of every script at once; on failure, the failing scripts' own words name the instance and its log tail. */
 async function runAll(scripts: readonly Script[], verbs: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const results = await Promise.all(scripts.map(async (s) => ({ s, r: await runProcess("bash", [s.file, ...verbs], env) })));
+  const results = await Promise.all(scripts.map(async (s) => ({ s, r: await run("bash", [s.file, ...verbs], { env }) })));
   const failed = results.filter(({ r }) => r.code !== 0);
   if (failed.length)
     throw new CliError(failed.flatMap(({ s, r }) => [`simulate: ${s.name}: '${verbs.join(" ")}' failed (exit ${r.code}):`, ...r.output.trimEnd().split("\n").map((l) => `  ${l}`)]), 1);
@@ -150,7 +150,7 @@ async function whileReporting(work: Promise<void>, plan: ClusterPlan, started: n
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const problems = sharedHostProblems(options.topology);
   if (problems.length) throw new CliError(problems);
-  const routerExe = await routerPath();
+  const routerExe = routerPath();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
   const { nodes, router } = writeScripts(options, workDir);
   const env = { PATH: `${path.dirname(routerExe)}:${process.env.PATH}`, GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs) };

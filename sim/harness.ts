@@ -1,13 +1,11 @@
 // Running stand-ins and the real vllm-router as child processes on 127.0.0.1, for tests: free ports, health waits,
 // output capture, and one place that stops everything that was started.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
 import * as os from "node:os";
-import * as path from "node:path";
 import { httpStatus } from "./completionClient";
 import { STAND_IN } from "./standIn";
 
-export const REPO = path.resolve(__dirname, "..");
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -87,12 +85,6 @@ export async function waitForOutput(proc: Proc, pattern: RegExp, timeoutMs: numb
     if (Date.now() > deadline) throw new Error(`no output matching ${pattern} after ${timeoutMs} ms:\n${proc.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Install (or find) the pinned vllm-router with scripts/install-router.sh; returns the executable. */
-export function installRouter(): string {
-  const out = execFileSync(path.join(REPO, "scripts", "install-router.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  return out.trim().split("\n").pop() ?? "";
 }
 
 export interface RouterOptions {

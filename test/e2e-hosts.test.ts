@@ -11,7 +11,7 @@ import { renderRouterScript } from "../components/render/routerScript";
 import { parseTopology } from "../components/topology";
 import { STAND_IN } from "../sim/standIn";
 import { completionRequest, type Endpoint, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
-import { RunResult } from "./harness/run";
+import { RunResult } from "../cli/processes";
 import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
 
 const REPO = path.resolve(__dirname, "..");

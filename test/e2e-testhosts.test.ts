@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { takeHostLock } from "./harness/hostLock";
-import { run } from "./harness/run";
+import { run } from "../cli/processes";
 import { HOST_STATE_DIR, PREFIX, TestHosts } from "./harness/testHosts";
 
 const REPO = path.resolve(__dirname, "..");

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { HostLock, lockHolderNote, takeHostLock } from "./hostLock";
 import { STAND_IN } from "../../sim/standIn";
-import { run, RunOptions, RunResult, runOk } from "./run";
+import { run, RunOptions, RunResult, runOk } from "../../cli/processes";
 
 /** Every namespace and link the harness creates starts with this, so leftovers can be found and removed. */
 export const PREFIX = "gpd-";
