@@ -7,7 +7,7 @@ import { hfTokenCommands, READY_COMMAND, scriptCommands } from "../components/re
 import { renderNodeScript } from "../components/render/nodeScript";
 import { planCluster } from "../components/plan";
 import { parseTopology } from "../components/topology";
-import { isWireSecret, messages, remediateResource, secret, unknown, validateResource } from "./policy-harness";
+import { isWireSecret, messages, remediateResource, secret, unknown, validateResource } from "./helpers/policyHarness";
 
 const REMOTE = "command:remote:Command";
 const LOCAL = "command:local:Command";

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { efaClusterPlacement } from "../policy/efaClusterPlacement";
-import { messages, TestResource, unknown, validateStack } from "./policy-harness";
+import { messages, TestResource, unknown, validateStack } from "./helpers/policyHarness";
 
 const efa = (card: number) => ({ deviceIndex: card === 0 ? 0 : 1, networkCardIndex: card, interfaceType: "efa" });
 const pg = (name: string, strategy = "cluster"): TestResource => ({ type: "aws:ec2/placementGroup:PlacementGroup", name, props: { strategy, name: `${name}-a1b2` } });

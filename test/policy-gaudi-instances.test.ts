@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { gaudiGeneration, gaudiInstanceTypes } from "../policy/gaudiInstances";
-import { messages, validateResource } from "./policy-harness";
+import { messages, validateResource } from "./helpers/policyHarness";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const node = (name: string, role: string, instanceType: string) => ({ type: INSTANCE, name, props: { instanceType, tags: { Name: `gaudi-pd-${name}`, Role: role, Rank: "0" } } });

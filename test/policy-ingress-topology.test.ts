@@ -3,7 +3,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { ingressFromTopology } from "../policy/ingressFromTopology";
 import { parseTopology } from "../components/topology";
-import { messages, TestResource, unknown, validateStack } from "./policy-harness";
+import { messages, TestResource, unknown, validateStack } from "./helpers/policyHarness";
 
 const RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const office = "203.0.113.0/24";

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { imdsv2Required } from "../policy/imdsv2Required";
 import { volumesEncrypted } from "../policy/volumesEncrypted";
-import { messages, unknown, validateResource } from "./policy-harness";
+import { messages, unknown, validateResource } from "./helpers/policyHarness";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { nixlTransportOnEfa } from "../policy/nixlTransportOnEfa";
 import { parseTopology } from "../components/topology";
-import { messages, validateStack } from "./policy-harness";
+import { messages, validateStack } from "./helpers/policyHarness";
 
 const aws = { kind: "aws", ami: { id: "ami-0123abcd" }, sshCidrs: ["203.0.113.0/24"] };
 const serving = (raw: object) => [{ type: "gaudi-pd:index:PdServing", name: "gaudi-pd", props: { topology: parseTopology(raw) } }];

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
 import { policies } from "../policy/policies";
 import { parseTopology } from "../components/topology";
-import { isWireSecret } from "./policy-harness";
+import { isWireSecret } from "./helpers/policyHarness";
 
 const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb") as { AnalyzerClient: new (address: string, credentials: unknown) => Record<string, Function> };
 /** A module as @pulumi/pulumi resolves it: the gRPC and protobuf copies its generated stubs use. */

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { planInvariants } from "../policy/planInvariants";
 import { parseTopology, Topology } from "../components/topology";
-import { messages, TestResource, validateStack } from "./policy-harness";
+import { messages, TestResource, validateStack } from "./helpers/policyHarness";
 
 const SERVING = "gaudi-pd:index:PdServing";
 const role = { nodes: 2, instancesPerNode: 8, dpSize: 16 };

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { securityGroupIngress } from "../policy/securityGroupIngress";
-import { messages, unknown, validateResource } from "./policy-harness";
+import { messages, unknown, validateResource } from "./helpers/policyHarness";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";

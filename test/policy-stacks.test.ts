@@ -8,7 +8,7 @@ import { policies } from "../policy/policies";
 import { rawTopologyFromConfig } from "../components/stackConfig";
 import { parseTopology } from "../components/topology";
 import { Run, runProgram, stackConfig, TYPES } from "./helpers/pulumiMocks";
-import { remediateResource, TestResource, validateResource, validateStack, Violation } from "./policy-harness";
+import { remediateResource, TestResource, validateResource, validateStack, Violation } from "./helpers/policyHarness";
 
 const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): { getRegisteredResources(): Map<string, { urn: string; id: string | null; state: any }> } };
 

@@ -6,12 +6,13 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ClusterPlan, listenersOf, planCluster } from "../components/plan";
+import { ClusterPlan, planCluster } from "../components/plan";
 import { hfTokenFile } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
 import { parseTopology } from "../components/topology";
 import { STAND_IN } from "../sim/standIn";
+import { boundOf, listening } from "./helpers/listening";
 
 const REPO = path.resolve(__dirname, "..");
 const SIM = STAND_IN;
@@ -78,19 +79,6 @@ function processes(): { pid: number; argv: string[] }[] {
 const servingOn = (port: number) => processes().filter((p) => p.argv.some((w, k) => w === "--port" && p.argv[k + 1] === String(port)));
 const environ = (pid: number) => new Map(fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 
-/** TCP ports in LISTEN state in this network namespace. */
-function listening(): Set<number> {
-  const ports = new Set<number>();
-  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    if (!fs.existsSync(f)) continue;
-    for (const line of fs.readFileSync(f, "utf8").split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === "0A") ports.add(parseInt(cols[1].split(":").pop()!, 16));
-    }
-  }
-  return ports;
-}
-const boundOf = (plan: ClusterPlan) => listenersOf(plan).map((l) => l.port).filter((p) => listening().has(p));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {

@@ -4,8 +4,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
-import { ClusterPlan, InstancePlan, listenersOf, planCluster } from "../components/plan";
+import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
+import { boundOf } from "./helpers/listening";
 import { parseTopology } from "../components/topology";
 import { CliError } from "../cli/errors";
 import { runSimulation, SimulationOptions } from "../cli/simulation";
@@ -39,19 +39,7 @@ async function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (li
   assert.fail("the broken plan simulated without error");
 }
 
-/** Ports some listener holds on this machine right now. */
-function listening(): Set<number> {
-  const out = execFileSync("ss", ["-ltnH"], { encoding: "utf8" });
-  return new Set(out.split("\n").flatMap((l) => /:(\d+)\s/.exec(l.split(/\s+/)[3] + " ")?.[1] ?? []).map(Number));
-}
-
-/** What a finished simulation of `t` must not leave behind: any listener on its planned ports. */
-function leftListeners(t: typeof topology): number[] {
-  const held = listening();
-  return listenersOf(planCluster(t)).map((l) => l.port).filter((port) => held.has(port));
-}
-
-after(() => assert.deepEqual(leftListeners(topology), [], "no stand-in may outlive the tests"));
+after(() => assert.deepEqual(boundOf(planCluster(topology)), [], "no stand-in may outlive the tests"));
 
 test("the single-node stack serves every request through the router, and stops everything (CLI, --json)", () => {
   const r = runCli(["simulate", "--stack", "single-node", "--requests", "24", "--json"]);
@@ -60,7 +48,7 @@ test("the single-node stack serves every request through the router, and stops e
   assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });
   assert.ok(summary.p50Ms > 0 && summary.p99Ms >= summary.p50Ms && summary.startupMs > 0, r.stdout);
   assert.match(r.stderr, /router ready at http:\/\/127\.0\.0\.1:9192/);
-  assert.deepEqual(leftListeners(parseTopology({ colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } })), []);
+  assert.deepEqual(boundOf(planCluster(parseTopology({ colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } }))), []);
 });
 
 test("cross-node DP groups and side channels: every request prefilled and decoded by different instances", async () => {
