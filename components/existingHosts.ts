@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Host, hostInfos, hostRole, HostRole, sshConnection, SshTarget } from "./hosts";
 import { ClusterPlan, ROUTER_HOST } from "./plan";
-import { HostEntry, HostsInfra, Topology, TopologyError } from "./topology";
+import { HostEntry, HostsInfra, privateAddressOf, Topology, TopologyError } from "./topology";
 
 export interface ExistingHostsArgs {
   /** The cluster plan; its infra must be `kind: hosts`, one listed host per plan node (and a router when dedicated). */
@@ -35,7 +35,7 @@ export class ExistingHosts extends pulumi.ComponentResource {
       role,
       rank,
       name: hostName,
-      privateAddress: pulumi.output(entry.privateAddress ?? entry.address),
+      privateAddress: pulumi.output(privateAddressOf(entry)),
       publicAddress: pulumi.output(entry.address),
       connection: sshConnection(sshTarget(infra, entry), args.sshPrivateKey, proxy),
     });

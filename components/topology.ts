@@ -307,12 +307,15 @@ function hostsProblems(t: Topology, infra: HostsInfra): string[] {
   return problems;
 }
 
+/** The address cluster traffic (DP, NIXL, router) uses to reach an existing host: its private one when given. */
+export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.address;
+
 /** Addresses the config already knows (existing hosts), keyed by node name and `router`; private before public. */
 export function knownAddresses(t: Topology): Record<string, string> {
   if (t.infra?.kind !== "hosts") return {};
   const infra = t.infra;
-  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [`${key}-${rank}`, h.privateAddress ?? h.address]));
-  if (infra.router) entries.push(["router", infra.router.privateAddress ?? infra.router.address]);
+  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [`${key}-${rank}`, privateAddressOf(h)]));
+  if (infra.router) entries.push(["router", privateAddressOf(infra.router)]);
   return Object.fromEntries(entries);
 }
 
