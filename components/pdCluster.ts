@@ -5,7 +5,7 @@ import { ExistingHosts } from "./existingHosts";
 import { GaudiNodes } from "./gaudiNodes";
 import { HostInfo, hostInfos } from "./hosts";
 import { ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
-import { Endpoints, PdServing, tokenProblems } from "./pdServing";
+import { Endpoints, MetricsUrls, PdServing, tokenProblems } from "./pdServing";
 import { deployProblems, parseTopology, Topology, TopologyError } from "./topology";
 
 export interface PdClusterArgs {
@@ -49,6 +49,8 @@ export class PdCluster extends pulumi.ComponentResource {
   readonly nodes: pulumi.Output<HostInfo[]>;
   /** Every prefill and decode URL behind the router. */
   readonly endpoints: pulumi.Output<Endpoints>;
+  /** Every /metrics URL: the router's Prometheus endpoint and each instance's. */
+  readonly metricsUrls: pulumi.Output<MetricsUrls>;
 
   constructor(name: string, args: PdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): a bad topology must not register even this component.
@@ -65,6 +67,7 @@ export class PdCluster extends pulumi.ComponentResource {
     this.routerUrl = serving.routerUrl;
     this.nodes = hostInfos(machines.hosts.filter((h) => h.name !== ROUTER_HOST));
     this.endpoints = serving.endpoints;
-    this.registerOutputs({ routerUrl: this.routerUrl, nodes: this.nodes, endpoints: this.endpoints });
+    this.metricsUrls = serving.metricsUrls;
+    this.registerOutputs({ routerUrl: this.routerUrl, nodes: this.nodes, endpoints: this.endpoints, metricsUrls: this.metricsUrls });
   }
 }

@@ -5,9 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
 import { addressesUsedBy, ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
-import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands } from "./render/hostCommands";
+import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands, verifyCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
+import { renderVerifyScript } from "./render/verifyScript";
 import { Topology, TopologyError } from "./topology";
 
 export interface PdServingArgs {
@@ -21,6 +22,13 @@ export interface PdServingArgs {
 
 /** Every prefill and decode URL the router sends to. */
 export interface Endpoints {
+  readonly prefill: string[];
+  readonly decode: string[];
+}
+
+/** Where Prometheus scrapes the deployment, on the cluster network: the router and every instance. */
+export interface MetricsUrls {
+  readonly router: string;
   readonly prefill: string[];
   readonly decode: string[];
 }
@@ -42,6 +50,8 @@ export class PdServing extends pulumi.ComponentResource {
   readonly endpoints: pulumi.Output<Endpoints>;
   /** The router on its host's public address. */
   readonly routerUrl: pulumi.Output<string>;
+  /** Every /metrics URL of the deployment, on private addresses. */
+  readonly metricsUrls: pulumi.Output<MetricsUrls>;
 
   constructor(name: string, args: PdServingArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan } = args;
@@ -74,6 +84,7 @@ export class PdServing extends pulumi.ComponentResource {
     const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply(hfTokenEnv));
 
     // No ordering between nodes: a DP group comes up only once all its ranks start.
+    const scripts: pulumi.Output<string>[] = [];
     const serves = plan.nodes.map((node) => {
       const h = hostOf(node.name);
       const gates: pulumi.Resource[] = [ready(h)];
@@ -86,17 +97,41 @@ export class PdServing extends pulumi.ComponentResource {
           ),
         );
       const script = addresses(addressesUsedBy(plan, node)).apply((a) => renderNodeScript(plan, node.name, a));
+      scripts.push(script);
       return serve(`${node.name}-serve`, h, scriptCommands(stateDir, node.name), script, gates);
     });
 
     const routerHost = hostOf(plan.router.host);
     const dedicated = plan.router.host === ROUTER_HOST;
     const bound = addresses([...plan.nodes.map((n) => n.name), ...(dedicated ? [ROUTER_HOST] : [])]).apply((a) => planCluster(plan.topology, { addresses: a }));
-    serve(`${ROUTER_HOST}-serve`, routerHost, scriptCommands(stateDir, ROUTER_HOST), bound.apply((p) => renderRouterScript(p)), [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+    const routerScript = bound.apply((p) => renderRouterScript(p));
+    const router = serve(`${ROUTER_HOST}-serve`, routerHost, scriptCommands(stateDir, ROUTER_HOST), routerScript, [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+
+    // The last step: prove the KV path. Re-run whenever a serve script or the router changes; a finding fails `up`.
+    if (plan.topology.verify.enabled) {
+      const verify = verifyCommands(stateDir, `${name}-verify`);
+      new command.remote.Command(
+        `${name}-verify`,
+        {
+          connection: routerHost.connection,
+          create: verify.create,
+          delete: verify.delete,
+          stdin: bound.apply(renderVerifyScript),
+          triggers: [...scripts, routerScript].map((s) => s.apply(sha256)),
+          logging: "stdoutAndStderr",
+        },
+        { parent: this, dependsOn: [router], deleteBeforeReplace: true },
+      );
+    }
 
     this.endpoints = bound.apply((p) => ({ prefill: [...p.router.prefillUrls], decode: [...p.router.decodeUrls] }));
     this.routerUrl = pulumi.interpolate`http://${routerHost.publicAddress}:${plan.router.port}`;
+    this.metricsUrls = bound.apply((p) => ({
+      router: `http://${p.topology.router.metricsBindAddress ?? p.router.address}:${p.topology.router.metricsPort}/metrics`,
+      prefill: p.router.prefillUrls.map((u) => `${u}/metrics`),
+      decode: p.router.decodeUrls.map((u) => `${u}/metrics`),
+    }));
     // The parsed topology (nothing secret in it) is what stack policies check the plan against.
-    this.registerOutputs({ endpoints: this.endpoints, routerUrl: this.routerUrl, topology: plan.topology });
+    this.registerOutputs({ endpoints: this.endpoints, routerUrl: this.routerUrl, metricsUrls: this.metricsUrls, topology: plan.topology });
   }
 }

@@ -246,14 +246,16 @@ export function addressesUsedBy(plan: ClusterPlan, node: NodePlan): string[] {
   return [...new Set([node.name, ...masters])];
 }
 
-/** The vllm-router command line (decision 7): one --prefill / --decode URL per instance. */
-export function routerArgv(topology: Topology, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
+/** The vllm-router command line (decision 7): one --prefill / --decode URL per instance; Prometheus on the router host's
+ *  address (vllm-router's default, 127.0.0.1, is out of every scraper's reach) unless router.metricsBindAddress says otherwise. */
+export function routerArgv(topology: Topology, routerAddress: string, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
   const rt = topology.router;
   return [
     "vllm-router",
     "--vllm-pd-disaggregation",
     "--host", rt.host,
     "--port", String(rt.port),
+    "--prometheus-host", rt.metricsBindAddress ?? routerAddress,
     "--prometheus-port", String(rt.metricsPort),
     "--prefill-policy", rt.prefillPolicy,
     "--decode-policy", rt.decodePolicy,
@@ -371,7 +373,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     topology,
     nodes,
     instances,
-    router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
+    router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, addressOf(routerHost), prefillUrls, decodeUrls) },
   };
   const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan))];
   if (refused.length) throw new TopologyError(refused);

@@ -29,12 +29,17 @@ export function hfTokenEnv(token: string): string {
 /** Waits for a booting machine: succeeds once SSH answers and cloud-init (if any) has finished. */
 export const READY_COMMAND = "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi; echo ready";
 
+/** Write stdin to the script file of `name` (root's, 0600), then run it as root with `args`. */
+function uploadAndRun(stateDir: string, name: string, args: string): string {
+  const path = shellQuote(scriptPath(stateDir, name));
+  return `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${shellQuote(stateDir)}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path}${args}`;
+}
+
 /** Upload the script from stdin, then `install start wait`; delete runs `stop` and removes it. */
 export function scriptCommands(stateDir: string, name: string): CommandText {
-  const dir = shellQuote(stateDir);
   const path = shellQuote(scriptPath(stateDir, name));
   return {
-    create: `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path} install start wait`,
+    create: uploadAndRun(stateDir, name, " install start wait"),
     delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} stop && $S rm -f ${path}; fi`,
   };
 }
@@ -47,4 +52,9 @@ export function hfTokenCommands(stateDir: string): CommandText {
     create: `set -eu; ${AS_ROOT}; $S install -d -m 0700 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${file}`)}`,
     delete: `${AS_ROOT}; $S rm -f ${file}`,
   };
+}
+
+/** Upload the verify script from stdin and run it once; delete removes it. */
+export function verifyCommands(stateDir: string, name: string): CommandText {
+  return { create: uploadAndRun(stateDir, name, ""), delete: `${AS_ROOT}; $S rm -f ${shellQuote(scriptPath(stateDir, name))}` };
 }

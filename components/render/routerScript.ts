@@ -18,6 +18,11 @@ function localAddress(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/** Where a client on the router host reaches the router. */
+export function routerLocalUrl(plan: ClusterPlan): string {
+  return `http://${localAddress(plan.topology.router.host)}:${plan.router.port}`;
+}
+
 /** The router host's bash script (verbs install | start | wait | stop | status), re-planned first when addresses are given. */
 export function renderRouterScript(plan: ClusterPlan, addresses?: Readonly<Record<string, string>>): string {
   const p = addresses ? planCluster(plan.topology, { addresses }) : plan;
@@ -41,7 +46,7 @@ export function renderRouterScript(plan: ClusterPlan, addresses?: Readonly<Recor
         description: r.host === ROUTER_HOST ? "router" : `router on ${r.host}`,
         summary: `vllm-router ${VLLM_ROUTER_VERSION}: port ${r.port}, ready when ${ROUTER_READY_PATH} answers 200`,
         port: r.port,
-        healthUrl: `http://${localAddress(t.router.host)}:${r.port}${ROUTER_READY_PATH}`,
+        healthUrl: `${routerLocalUrl(p)}${ROUTER_READY_PATH}`,
         env: {},
         argv: r.argv,
         logPrefix: `${t.logDir}/vllm_router_`,
