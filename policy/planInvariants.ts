@@ -20,7 +20,7 @@ function planOrProblems(t: Topology): ClusterPlan | string[] {
 /** Listeners keyed by machine: listed hosts that share an address share their ports. */
 function sharedHostProblems(plan: ClusterPlan): string[] {
   const addresses = knownAddresses(plan.topology);
-  return portProblems(listenersOf(plan, (node) => addresses[node] ?? node));
+  return portProblems(listenersOf(plan, (node) => addresses[node] ?? node), plan);
 }
 
 function dpRankProblems(plan: ClusterPlan): string[] {
