@@ -1,6 +1,7 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
-import { Role, ROLES, RoleTopology, Topology, TopologyError } from "./topology";
+import { ConfigError, Problem, problem } from "./problems";
+import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
 /** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (decision 1). */
 export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
@@ -286,6 +287,8 @@ export interface Listener {
   readonly host: string;
   readonly port: number;
   readonly owner: string;
+  /** The owner without its instance index (`prefill-0 prefill instances (serve)`): out-of-range ports are reported per group. */
+  readonly group: string;
   /** The role whose `nixl.sideChannelLayout` a collision of this port should name (perTpWorker side channels). */
   readonly layoutOf?: Role;
 }
@@ -293,25 +296,23 @@ export interface Listener {
 /** The ports one instance listens on: serve, its side channel(s), and the DP master on DP rank 0. */
 export function instanceListeners(plan: ClusterPlan, i: InstancePlan, host: string): Listener[] {
   const who = `${i.node} ${i.role} instance ${i.instance}`;
+  const group = `${i.node} ${i.role} instances`;
   const r = plan.topology[i.role];
   const perWorker = r.nixl.sideChannelLayout === "perTpWorker" && r.tpSize > 1;
-  const out: Listener[] = [{ host, port: i.port, owner: `${who} (serve)` }];
-  i.sideChannelPorts.forEach((port, k) =>
-    out.push(
-      perWorker
-        ? { host, port, owner: `${who} (NIXL side channel tp ${k})`, layoutOf: i.role }
-        : { host, port, owner: `${who} (NIXL side channel)` },
-    ),
-  );
-  if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master` });
+  const out: Listener[] = [{ host, port: i.port, owner: `${who} (serve)`, group: `${group} (serve)` }];
+  i.sideChannelPorts.forEach((port, k) => {
+    const what = `(NIXL side channel${perWorker ? ` tp ${k}` : ""})`;
+    out.push({ host, port, owner: `${who} ${what}`, group: `${group} ${what}`, ...(perWorker ? { layoutOf: i.role } : {}) });
+  });
+  if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master`, group: `${i.node} ${i.role} DP master` });
   return out;
 }
 
 /** Every port the plan listens on, keyed by the host that runs it (`hostOf` maps a node name to a host). */
 export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string = (n) => n): Listener[] {
   const out = plan.instances.flatMap((i) => instanceListeners(plan, i, hostOf(i.node)));
-  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router" });
-  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics" });
+  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router", group: "router" });
+  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics", group: "router metrics" });
   return out;
 }
 
@@ -322,17 +323,14 @@ function layoutHint(plan: ClusterPlan, role: Role): string {
   return `perTpWorker binds one side-channel port per TP worker; set perEngine if the vllm-gaudi build opens one listener per engine (current builds)${dp}`;
 }
 
-/** Lines naming every pair of listeners that share a host port, and every port out of 1024-65535. A collision of a
- *  perTpWorker side channel is reported under the field that decides it. */
-export function portProblems(listeners: readonly Listener[], plan: ClusterPlan): string[] {
-  const problems: string[] = [];
+/** Every pair of listeners that share a host port, and every port out of 1024-65535. A collision of a perTpWorker side
+ *  channel is reported at the field that decides it. */
+export function portProblems(listeners: readonly Listener[], plan: ClusterPlan): Problem[] {
+  const problems: Problem[] = [];
   const outside = new Map<string, number[]>();
-  for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) {
-    const kind = l.owner.replace(/ instance \d+/, " instances");
-    outside.set(kind, [...(outside.get(kind) ?? []), l.port]);
-  }
+  for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) outside.set(l.group, [...(outside.get(l.group) ?? []), l.port]);
   for (const [kind, ports] of outside)
-    problems.push(`ports: ${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`);
+    problems.push(problem("ports", `${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`));
   const seen = new Map<string, Listener>();
   for (const l of listeners) {
     const key = `${l.host}:${l.port}`;
@@ -343,41 +341,41 @@ export function portProblems(listeners: readonly Listener[], plan: ClusterPlan):
     }
     const role = l.layoutOf ?? first.layoutOf;
     const clash = `${l.host} port ${l.port} is used by both ${first.owner} and ${l.owner}`;
-    problems.push(role ? `${role}.nixl.sideChannelLayout: ${clash}; ${layoutHint(plan, role)}` : `ports: ${clash}`);
+    problems.push(role ? problem(`${role}.nixl.sideChannelLayout`, `${clash}; ${layoutHint(plan, role)}`) : problem("ports", clash));
   }
   return problems;
 }
 
 /** Extra env may add variables but not replace what the plan derives, nor carry the HF token in plain text. */
-function envProblems(topology: Topology): string[] {
-  const problems: string[] = [];
+function envProblems(topology: Topology): Problem[] {
+  const problems: Problem[] = [];
   for (const role of ROLES) {
     const r = topology[role];
     const site: InstanceSite = { role, node: "", nodeRank: 0, instance: 0, sideChannelHost: "", dpMasterAddress: "" };
     const owned = new Set(Object.keys(instanceEnv(topology, { ...r, env: {} }, site, 0, [])));
     for (const key of Object.keys(r.env)) {
-      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(`${role}.env.${key}: put the token in the secret config gaudi-pd:hfToken, not in plain env`);
-      else if (owned.has(key)) problems.push(`${role}.env.${key}: is derived by gaudi-pd from the topology; set the matching topology field instead`);
+      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(problem(`${role}.env.${key}`, `put the token in the secret config gaudi-pd:hfToken, not in plain env`));
+      else if (owned.has(key)) problems.push(problem(`${role}.env.${key}`, "is derived by gaudi-pd from the topology; set the matching topology field instead"));
     }
   }
   return problems;
 }
 
-function capacityProblems(topology: Topology): string[] {
+function capacityProblems(topology: Topology): Problem[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
   if (topology.colocate) {
     const total = need(topology.prefill) + need(topology.decode);
     return total > topology.hpusPerNode
-      ? [`colocate: prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`]
+      ? [problem("colocate", `prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`)]
       : [];
   }
   return ROLES.filter((role) => need(topology[role]) > topology.hpusPerNode).map(
-    (role) => `${role}.instancesPerNode: ${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`,
+    (role) => problem(`${role}.instancesPerNode`, `${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`),
   );
 }
 
-/** Plan the whole cluster, refusing (TopologyError) what cannot run. Deterministic for equal inputs. */
+/** Plan the whole cluster, refusing (ConfigError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
   const addressOf = (name: string) => options.addresses?.[name] ?? name;
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
@@ -405,7 +403,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
   const urls = (role: Role) => instances.filter((i) => i.role === role).map((i) => `http://${addressOf(i.node)}:${i.port}`);
   const routerHost = topology.router.placement === "dedicated" ? ROUTER_HOST : topology.router.placement;
   if (routerHost !== ROUTER_HOST && !nodes.some((n) => n.name === routerHost))
-    throw new TopologyError([`router.placement: no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`]);
+    throw new ConfigError([problem("router.placement", `no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`)]);
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
@@ -414,6 +412,6 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
   const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan), plan)];
-  if (refused.length) throw new TopologyError(refused);
+  if (refused.length) throw new ConfigError(refused);
   return plan;
 }

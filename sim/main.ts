@@ -133,6 +133,7 @@ async function serve(argv: readonly string[]): Promise<void> {
   const api = createApiServer({
     config,
     blocks,
+    skipKvPull: faults.skipKvPull,
     onAnswered: () => {
       answered++;
       if (faults.crashAfterRequests !== null && answered >= faults.crashAfterRequests) {

@@ -1,7 +1,8 @@
 // Topology parsing: the seed's defaults, per-role overrides, and stack config as the engine hands it over.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { deployProblems, knownAddresses, parseTopology, TopologyError } from "../components/topology";
+import { ConfigError, formatProblem } from "../components/problems";
+import { deployProblems, knownAddresses, parseTopology } from "../components/topology";
 import { rawTopologyFromConfig, SECRET_PLACEHOLDER, stackFileSecretProblems } from "../components/stackConfig";
 
 test("an empty config is the seed's defaults", () => {
@@ -52,8 +53,8 @@ test("existing hosts give addresses by node name, private before public", () => 
 
 test("AWS can be planned without a key but not deployed", () => {
   const t = parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["203.0.113.0/24"] } });
-  assert.match(deployProblems(t)[0], /^infra\.publicKey: required to deploy on AWS/);
-  assert.throws(() => parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["x"] } }), (e: TopologyError) => /^infra\.sshCidrs\[0\]: must be an IPv4 CIDR/.test(e.problems[0]));
+  assert.match(formatProblem(deployProblems(t)[0]), /^infra\.publicKey: required to deploy on AWS/);
+  assert.throws(() => parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["x"] } }), (e: ConfigError) => /^infra\.sshCidrs\[0\]: must be an IPv4 CIDR/.test(formatProblem(e.problems[0])));
 });
 
 test("schema and cross-field problems come together, without guesses built on refused values", () => {
@@ -61,7 +62,7 @@ test("schema and cross-field problems come together, without guesses built on re
     try {
       parseTopology(raw);
     } catch (e) {
-      return (e as TopologyError).problems;
+      return (e as ConfigError).problems.map((p) => formatProblem(p));
     }
     return [];
   };
