@@ -1,13 +1,12 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
+import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
 import { Role, ROLES, RoleTopology, Topology, TopologyError } from "./topology";
 
 /** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
 export const NODE_PORT_STRIDE = 8;
 /** The decode role shifts its serve, side-channel and DP-master ports by this much (as the launcher does). */
 export const DECODE_PORT_SHIFT = 1000;
-/** The symbolic address of a dedicated router host until it is bound. */
-export const ROUTER_HOST = "router";
 
 export interface InstancePlan {
   readonly role: Role;
@@ -42,8 +41,8 @@ export interface NodePlan {
 }
 
 export interface RouterPlan {
-  /** The node it runs on, or `router` for a dedicated host. */
-  readonly host: string;
+  /** The node it runs on, or DEDICATED_ROUTER_NODE (`router`) for a dedicated host. */
+  readonly node: string;
   readonly address: string;
   readonly port: number;
   readonly prefillUrls: readonly string[];
@@ -69,7 +68,7 @@ const roleShift = (role: Role) => (role === "decode" ? DECODE_PORT_SHIFT : 0);
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
 export function nodeName(topology: Topology, role: Role, rank: number): string {
-  return topology.colocate ? `pd-${rank}` : `${role}-${rank}`;
+  return nodeNameOf(topology.colocate ? "pd" : role, rank);
 }
 
 /** The seed's port formulas (decision 1): serve, side-channel env value and DP master port of one instance. */
@@ -252,7 +251,7 @@ export function routerArgv(topology: Topology, prefillUrls: readonly string[], d
   return [
     "vllm-router",
     "--vllm-pd-disaggregation",
-    "--host", rt.host,
+    "--host", rt.bindAddress,
     "--port", String(rt.port),
     "--prometheus-port", String(rt.metricsPort),
     "--prefill-policy", rt.prefillPolicy,
@@ -283,8 +282,8 @@ export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string 
     for (let k = 0; k < tp; k++) out.push({ host, port: i.sideChannelPort + k, owner: `${who} (NIXL side channel${tp > 1 ? ` tp ${k}` : ""})` });
     if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master` });
   }
-  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router" });
-  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics" });
+  out.push({ host: hostOf(plan.router.node), port: plan.router.port, owner: "router" });
+  out.push({ host: hostOf(plan.router.node), port: plan.topology.router.metricsPort, owner: "router metrics" });
   return out;
 }
 
@@ -339,7 +338,7 @@ function capacityProblems(topology: Topology): string[] {
 
 /** Plan the whole cluster, refusing (TopologyError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
-  const addressOf = (name: string) => options.addresses?.[name] ?? name;
+  const addressOf = (name: string) => options.addresses?.[name] ?? placeholderAddress(name);
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];
   const addNode = (rank: number, roles: Role[]) => {
@@ -363,15 +362,15 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
 
   const instances = nodes.flatMap((n) => n.instances);
   const urls = (role: Role) => instances.filter((i) => i.role === role).map((i) => `http://${addressOf(i.node)}:${i.port}`);
-  const routerHost = topology.router.placement === "dedicated" ? ROUTER_HOST : topology.router.placement;
-  if (routerHost !== ROUTER_HOST && !nodes.some((n) => n.name === routerHost))
-    throw new TopologyError([`router.placement: no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`]);
+  const routerNode = topology.router.placement === "dedicated" ? DEDICATED_ROUTER_NODE : topology.router.placement;
+  if (routerNode !== DEDICATED_ROUTER_NODE && !nodes.some((n) => n.name === routerNode))
+    throw new TopologyError([`router.placement: no node named ${routerNode} (nodes: ${nodes.map((n) => n.name).join(", ")})`]);
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
     nodes,
     instances,
-    router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
+    router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
   const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan))];
   if (refused.length) throw new TopologyError(refused);

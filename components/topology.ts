@@ -1,6 +1,7 @@
 // The cluster topology: the stack config `gaudi-pd:*` (or the CLI's flags) validated into one typed object.
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
+import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
 
 export const ROLES = ["prefill", "decode"] as const;
@@ -112,7 +113,8 @@ const hostsInfraSchema = z.strictObject({
 const routerSchema = z.strictObject({
   port: port.default(9192),
   metricsPort: port.default(29000),
-  host: nonEmpty.default("0.0.0.0"),
+  /** The address vllm-router binds (its `--host`); not a machine: where the router runs is `placement`. */
+  bindAddress: nonEmpty.default("0.0.0.0"),
   prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   placement: nonEmpty.default("dedicated"),
@@ -215,6 +217,9 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
+/** Keys an earlier release spelled differently, and their names now. */
+const RENAMED_KEYS: Readonly<Record<string, string>> = { "router.host": "router.bindAddress" };
+
 function issueLines(issue: z.core.$ZodIssue, raw: unknown): string[] {
   const at = pathOf(issue.path);
   const input = (issue as { input?: unknown }).input;
@@ -224,6 +229,7 @@ function issueLines(issue: z.core.$ZodIssue, raw: unknown): string[] {
       return issue.keys.map((k) => {
         const near = nearestName(k, valid);
         const key = at ? `${at}.${k}` : k;
+        if (RENAMED_KEYS[key]) return `${key}: renamed to ${RENAMED_KEYS[key]}`;
         return near ? `${key}: unknown key (did you mean "${near}"?)` : `${key}: unknown key (valid keys: ${valid.join(", ")})`;
       });
     }
@@ -314,8 +320,8 @@ export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.
 export function knownAddresses(t: Topology): Record<string, string> {
   if (t.infra?.kind !== "hosts") return {};
   const infra = t.infra;
-  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [`${key}-${rank}`, privateAddressOf(h)]));
-  if (infra.router) entries.push(["router", privateAddressOf(infra.router)]);
+  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [nodeNameOf(key, rank), privateAddressOf(h)]));
+  if (infra.router) entries.push([DEDICATED_ROUTER_NODE, privateAddressOf(infra.router)]);
   return Object.fromEntries(entries);
 }
 

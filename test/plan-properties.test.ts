@@ -41,7 +41,7 @@ function portsByNode(plan: ClusterPlan): Map<string, number[]> {
     for (let k = 0; k < plan.topology[i.role].tpSize; k++) add(i.node, i.sideChannelPort + k);
     if (i.dpRank === 0 && i.dpMasterPort !== null) add(i.node, i.dpMasterPort);
   }
-  add(plan.router.host, plan.router.port);
+  add(plan.router.node, plan.router.port);
   return byNode;
 }
 
