@@ -6,7 +6,8 @@ import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
 import { hfTokenFile, scriptPath } from "../components/names";
 import { hfTokenEnv } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
-import { parseTopology, TopologyError } from "../components/topology";
+import { ConfigError } from "../components/problems";
+import { parseTopology } from "../components/topology";
 import { shellJoin } from "../components/render/shellQuote";
 import { CliError } from "./errors";
 import { commandFlags, flagHelp } from "./flags";
@@ -29,7 +30,7 @@ export function planLaunch(target: LaunchTarget, raw: Record<string, unknown>, f
     if (flagProblems.length) throw new CliError(flagProblems);
     return { plan, node };
   } catch (e) {
-    if (e instanceof TopologyError) throw new CliError([...flagProblems, ...e.problems.map((p) => inFlagTerms(p, target.role))]);
+    if (e instanceof ConfigError) throw new CliError([...flagProblems, ...e.problems.map((p) => inFlagTerms(p, target.role))]);
     throw e;
   }
 }

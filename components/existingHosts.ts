@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Host, hostInfos, hostRole, HostRole, sshConnection, SshTarget } from "./hosts";
 import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE } from "./names";
 import { ClusterPlan } from "./plan";
-import { HostEntry, HostsInfra, privateAddressOf, Topology, TopologyError } from "./topology";
+import { ConfigError, problem } from "./problems";
+import { HostEntry, HostsInfra, privateAddressOf, Topology } from "./topology";
 
 export interface ExistingHostsArgs {
   /** The cluster plan; its infra must be `kind: hosts`, one listed host per plan node (and a router when dedicated). */
@@ -15,7 +16,7 @@ export interface ExistingHostsArgs {
 
 /** The hosts infra of a topology meant for existing hosts; anything else is a caller's mistake. */
 function hostsInfraOf(t: Topology): HostsInfra {
-  if (t.infra?.kind !== "hosts") throw new TopologyError([`infra.kind: ExistingHosts needs "hosts", got ${JSON.stringify(t.infra?.kind ?? null)}`]);
+  if (t.infra?.kind !== "hosts") throw new ConfigError([problem("infra.kind", `ExistingHosts needs "hosts", got ${JSON.stringify(t.infra?.kind ?? null)}`)]);
   return t.infra;
 }
 

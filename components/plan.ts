@@ -1,7 +1,8 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
 import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
-import { Role, ROLES, RoleTopology, Topology, TopologyError } from "./topology";
+import { ConfigError, Problem, problem } from "./problems";
+import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
 /** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
 export const NODE_PORT_STRIDE = 8;
@@ -269,6 +270,8 @@ export interface Listener {
   readonly host: string;
   readonly port: number;
   readonly owner: string;
+  /** The owner without its instance index (`prefill-0 prefill instances (serve)`): out-of-range ports are reported per group. */
+  readonly group: string;
 }
 
 /** Every port the plan listens on, keyed by the host that runs it (`hostOf` maps a node name to a host). */
@@ -276,67 +279,68 @@ export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string 
   const out: Listener[] = [];
   for (const i of plan.instances) {
     const who = `${i.node} ${i.role} instance ${i.instance}`;
+    const group = `${i.node} ${i.role} instances`;
     const host = hostOf(i.node);
-    out.push({ host, port: i.port, owner: `${who} (serve)` });
+    out.push({ host, port: i.port, owner: `${who} (serve)`, group: `${group} (serve)` });
     const tp = plan.topology[i.role].tpSize;
-    for (let k = 0; k < tp; k++) out.push({ host, port: i.sideChannelPort + k, owner: `${who} (NIXL side channel${tp > 1 ? ` tp ${k}` : ""})` });
-    if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master` });
+    for (let k = 0; k < tp; k++) {
+      const what = `(NIXL side channel${tp > 1 ? ` tp ${k}` : ""})`;
+      out.push({ host, port: i.sideChannelPort + k, owner: `${who} ${what}`, group: `${group} ${what}` });
+    }
+    if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master`, group: `${i.node} ${i.role} DP master` });
   }
-  out.push({ host: hostOf(plan.router.node), port: plan.router.port, owner: "router" });
-  out.push({ host: hostOf(plan.router.node), port: plan.topology.router.metricsPort, owner: "router metrics" });
+  out.push({ host: hostOf(plan.router.node), port: plan.router.port, owner: "router", group: "router" });
+  out.push({ host: hostOf(plan.router.node), port: plan.topology.router.metricsPort, owner: "router metrics", group: "router metrics" });
   return out;
 }
 
 /** Lines naming every pair of listeners that share a host port, and every port out of 1024-65535. */
-export function portProblems(listeners: readonly Listener[]): string[] {
-  const problems: string[] = [];
+export function portProblems(listeners: readonly Listener[]): Problem[] {
+  const problems: Problem[] = [];
   const outside = new Map<string, number[]>();
-  for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) {
-    const kind = l.owner.replace(/ instance \d+/, " instances");
-    outside.set(kind, [...(outside.get(kind) ?? []), l.port]);
-  }
+  for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) outside.set(l.group, [...(outside.get(l.group) ?? []), l.port]);
   for (const [kind, ports] of outside)
-    problems.push(`ports: ${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`);
+    problems.push(problem("ports", `${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`));
   const seen = new Map<string, string>();
   for (const l of listeners) {
     const key = `${l.host}:${l.port}`;
     const first = seen.get(key);
-    if (first) problems.push(`ports: ${l.host} port ${l.port} is used by both ${first} and ${l.owner}`);
+    if (first) problems.push(problem("ports", `${l.host} port ${l.port} is used by both ${first} and ${l.owner}`));
     else seen.set(key, l.owner);
   }
   return problems;
 }
 
 /** Extra env may add variables but not replace what the plan derives, nor carry the HF token in plain text. */
-function envProblems(topology: Topology): string[] {
-  const problems: string[] = [];
+function envProblems(topology: Topology): Problem[] {
+  const problems: Problem[] = [];
   for (const role of ROLES) {
     const r = topology[role];
     const site: InstanceSite = { role, node: "", nodeRank: 0, instance: 0, sideChannelHost: "", dpMasterAddress: "" };
     const owned = new Set(Object.keys(instanceEnv(topology, { ...r, env: {} }, site, 0, [])));
     for (const key of Object.keys(r.env)) {
-      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(`${role}.env.${key}: put the token in the secret config gaudi-pd:hfToken, not in plain env`);
-      else if (owned.has(key)) problems.push(`${role}.env.${key}: is derived by gaudi-pd from the topology; set the matching topology field instead`);
+      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(problem(`${role}.env.${key}`, `put the token in the secret config gaudi-pd:hfToken, not in plain env`));
+      else if (owned.has(key)) problems.push(problem(`${role}.env.${key}`, "is derived by gaudi-pd from the topology; set the matching topology field instead"));
     }
   }
   return problems;
 }
 
-function capacityProblems(topology: Topology): string[] {
+function capacityProblems(topology: Topology): Problem[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
   if (topology.colocate) {
     const total = need(topology.prefill) + need(topology.decode);
     return total > topology.hpusPerNode
-      ? [`colocate: prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`]
+      ? [problem("colocate", `prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`)]
       : [];
   }
   return ROLES.filter((role) => need(topology[role]) > topology.hpusPerNode).map(
-    (role) => `${role}.instancesPerNode: ${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`,
+    (role) => problem(`${role}.instancesPerNode`, `${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`),
   );
 }
 
-/** Plan the whole cluster, refusing (TopologyError) what cannot run. Deterministic for equal inputs. */
+/** Plan the whole cluster, refusing (ConfigError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
   const addressOf = (name: string) => options.addresses?.[name] ?? placeholderAddress(name);
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
@@ -364,7 +368,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
   const urls = (role: Role) => instances.filter((i) => i.role === role).map((i) => `http://${addressOf(i.node)}:${i.port}`);
   const routerNode = topology.router.placement === "dedicated" ? DEDICATED_ROUTER_NODE : topology.router.placement;
   if (routerNode !== DEDICATED_ROUTER_NODE && !nodes.some((n) => n.name === routerNode))
-    throw new TopologyError([`router.placement: no node named ${routerNode} (nodes: ${nodes.map((n) => n.name).join(", ")})`]);
+    throw new ConfigError([problem("router.placement", `no node named ${routerNode} (nodes: ${nodes.map((n) => n.name).join(", ")})`)]);
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
@@ -373,6 +377,6 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
   const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan))];
-  if (refused.length) throw new TopologyError(refused);
+  if (refused.length) throw new ConfigError(refused);
   return plan;
 }

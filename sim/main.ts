@@ -130,6 +130,7 @@ async function serve(argv: readonly string[]): Promise<void> {
   const api = createApiServer({
     config,
     blocks,
+    skipKvPull: faults.skipKvPull,
     onAnswered: () => {
       answered++;
       if (faults.crashAfterRequests !== null && answered >= faults.crashAfterRequests) {

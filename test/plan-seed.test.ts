@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { InstancePlan, planCluster } from "../components/plan";
+import { ConfigError, formatProblem } from "../components/problems";
 import { parseTopology } from "../components/topology";
 
 const plan = (raw: object, addresses: Record<string, string> = {}) => planCluster(parseTopology(raw), { addresses });
@@ -140,7 +141,7 @@ test("refusals: HPU capacity, side channels of TP workers, router placement", ()
     try {
       plan(raw);
     } catch (e) {
-      return (e as { problems: string[] }).problems;
+      return (e as ConfigError).problems.map((p) => formatProblem(p));
     }
     return [];
   };

@@ -1,7 +1,8 @@
 // Topology parsing: the seed's defaults, per-role overrides, and stack config as the engine hands it over.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { deployProblems, knownAddresses, parseTopology, TopologyError } from "../components/topology";
+import { ConfigError, formatProblem } from "../components/problems";
+import { deployProblems, knownAddresses, parseTopology } from "../components/topology";
 import { rawTopologyFromConfig, SECRET_PLACEHOLDER, stackFileSecretProblems } from "../components/stackConfig";
 import { planCluster } from "../components/plan";
 
@@ -53,8 +54,8 @@ test("existing hosts give addresses by node name, private before public", () => 
 
 test("AWS can be planned without a key but not deployed", () => {
   const t = parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["203.0.113.0/24"] } });
-  assert.match(deployProblems(t)[0], /^infra\.publicKey: required to deploy on AWS/);
-  assert.throws(() => parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["x"] } }), (e: TopologyError) => /^infra\.sshCidrs\[0\]: must be an IPv4 CIDR/.test(e.problems[0]));
+  assert.match(formatProblem(deployProblems(t)[0]), /^infra\.publicKey: required to deploy on AWS/);
+  assert.throws(() => parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["x"] } }), (e: ConfigError) => /^infra\.sshCidrs\[0\]: must be an IPv4 CIDR/.test(formatProblem(e.problems[0])));
 });
 
 test("schema and cross-field problems come together, without guesses built on refused values", () => {
@@ -62,7 +63,7 @@ test("schema and cross-field problems come together, without guesses built on re
     try {
       parseTopology(raw);
     } catch (e) {
-      return (e as TopologyError).problems;
+      return (e as ConfigError).problems.map((p) => formatProblem(p));
     }
     return [];
   };
@@ -79,7 +80,10 @@ test("schema and cross-field problems come together, without guesses built on re
 });
 
 test("router.host, renamed router.bindAddress, is refused with its new name; bindAddress is vllm-router's --host", () => {
-  assert.throws(() => parseTopology({ router: { host: "127.0.0.1" } }), (e: TopologyError) => e.problems.join("\n") === "router.host: renamed to router.bindAddress");
+  assert.throws(() => parseTopology({ router: { host: "127.0.0.1" } }), (e: ConfigError) => {
+    assert.deepEqual(e.problems, [{ path: "router.host", message: "renamed to router.bindAddress" }]);
+    return true;
+  });
   const t = parseTopology({ router: { bindAddress: "127.0.0.1" } });
   assert.equal(t.router.bindAddress, "127.0.0.1");
   const argv = planCluster(t).router.argv;
