@@ -11,6 +11,9 @@ export type Role = (typeof ROLES)[number];
 export const ROUTER_POLICIES = ["random", "round_robin", "cache_aware", "power_of_two", "consistent_hash"] as const;
 export const NIXL_BACKENDS = ["UCX", "LIBFABRIC"] as const;
 export const BUFFER_DEVICES = ["cpu", "hpu"] as const;
+/** Which NIXL side-channel ports vLLM binds: one per engine (current vllm-gaudi) or one per TP worker (2025 builds). */
+export const SIDE_CHANNEL_LAYOUTS = ["perEngine", "perTpWorker"] as const;
+export type SideChannelLayout = (typeof SIDE_CHANNEL_LAYOUTS)[number];
 
 /** The pinned vllm-router release: the package the router host installs and the simulator runs. */
 export const VLLM_ROUTER_VERSION = "0.1.17";
@@ -42,6 +45,7 @@ const sharedShape = {
       bufferDevice: z.enum(BUFFER_DEVICES).optional(),
       backend: z.enum(NIXL_BACKENDS).optional(),
       ucxTls: z.string().regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports").optional(),
+      sideChannelLayout: z.enum(SIDE_CHANNEL_LAYOUTS).optional(),
     })
     .optional(),
 };
@@ -62,7 +66,12 @@ const SHARED_DEFAULTS = {
   incConfig: null as string | null,
   recipeCacheDir: null as string | null,
   env: {} as Readonly<Record<string, string>>,
-  nixl: { bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number], backend: "UCX" as (typeof NIXL_BACKENDS)[number], ucxTls: "rc,ud,ib" },
+  nixl: {
+    bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number],
+    backend: "UCX" as (typeof NIXL_BACKENDS)[number],
+    ucxTls: "rc,ud,ib",
+    sideChannelLayout: "perEngine" as SideChannelLayout,
+  },
 };
 
 const roleSchema = z.strictObject({

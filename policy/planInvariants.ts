@@ -22,7 +22,7 @@ function planOrProblems(t: Topology): ClusterPlan | string[] {
 /** Listeners keyed by machine: listed hosts that share an address share their ports. */
 function sharedHostProblems(plan: ClusterPlan): string[] {
   const addresses = knownAddresses(plan.topology);
-  return portProblems(listenersOf(plan, (node) => addresses[node] ?? node)).map((p) => formatProblem(p));
+  return portProblems(listenersOf(plan, (node) => addresses[node] ?? node), plan).map((p) => formatProblem(p));
 }
 
 function dpRankProblems(plan: ClusterPlan): string[] {

@@ -10,7 +10,7 @@ test("an empty config is the seed's defaults", () => {
   const t = parseTopology({});
   assert.equal(t.model, "ibm-research/PowerMoE-3b");
   assert.deepEqual(t.ports, { base: 8300, channelBase: 4300, dpMaster: 6300 });
-  assert.deepEqual(t.prefill.nixl, { bufferDevice: "cpu", backend: "UCX", ucxTls: "rc,ud,ib" });
+  assert.deepEqual(t.prefill.nixl, { bufferDevice: "cpu", backend: "UCX", ucxTls: "rc,ud,ib", sideChannelLayout: "perEngine" });
   for (const r of [t.prefill, t.decode]) {
     assert.deepEqual([r.nodes, r.instancesPerNode, r.tpSize, r.dpSize], [1, 1, 1, 1]);
     assert.deepEqual([r.maxModelLen, r.maxNumBatchedTokens, r.maxNumSeqs, r.enforceEager], [8192, 8192, 256, false]);
@@ -20,11 +20,11 @@ test("an empty config is the seed's defaults", () => {
 });
 
 test("a role block overrides shared settings, field by field, nixl included", () => {
-  const t = parseTopology({ maxModelLen: 4096, nixl: { bufferDevice: "hpu", ucxTls: "rc" }, decode: { maxModelLen: 2048, nixl: { ucxTls: "ud" } } });
+  const t = parseTopology({ maxModelLen: 4096, nixl: { bufferDevice: "hpu", ucxTls: "rc" }, decode: { maxModelLen: 2048, nixl: { ucxTls: "ud", sideChannelLayout: "perTpWorker" } } });
   assert.equal(t.prefill.maxModelLen, 4096);
   assert.equal(t.decode.maxModelLen, 2048);
-  assert.deepEqual(t.decode.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "ud" });
-  assert.deepEqual(t.prefill.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "rc" });
+  assert.deepEqual(t.decode.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "ud", sideChannelLayout: "perTpWorker" });
+  assert.deepEqual(t.prefill.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "rc", sideChannelLayout: "perEngine" });
 });
 
 test("config from the engine arrives as strings: JSON is decoded, other namespaces ignored, the token masked", () => {
