@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PdCluster } from "./components/pdCluster";
 import { CONFIG_NAMESPACE, HF_TOKEN_KEY, rawTopologyFromConfig, SSH_PRIVATE_KEY_KEY } from "./components/stackConfig";
-import { TopologyError } from "./components/topology";
+import { ConfigError, formatProblem } from "./components/problems";
 
 function build(): PdCluster {
   const config = new pulumi.Config(CONFIG_NAMESPACE);
@@ -14,7 +14,7 @@ function build(): PdCluster {
       sshPrivateKey: config.getSecret(SSH_PRIVATE_KEY_KEY),
     });
   } catch (e) {
-    if (e instanceof TopologyError) throw new pulumi.RunError(e.problems.map((p) => `${CONFIG_NAMESPACE}:${p}`).join("\n"));
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.problems.map((p) => formatProblem(p, `${CONFIG_NAMESPACE}:`)).join("\n"));
     throw e;
   }
 }

@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
 import { hfTokenEnv, hfTokenFile, scriptPath } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
-import { parseTopology, TopologyError } from "../components/topology";
+import { ConfigError } from "../components/problems";
+import { parseTopology } from "../components/topology";
 import { shellJoin } from "../components/render/shellQuote";
 import { CliError } from "./errors";
 import { commandFlags, flagHelp } from "./flags";
@@ -28,7 +29,7 @@ export function planLaunch(target: LaunchTarget, raw: Record<string, unknown>, f
     if (flagProblems.length) throw new CliError(flagProblems);
     return { plan, node };
   } catch (e) {
-    if (e instanceof TopologyError) throw new CliError([...flagProblems, ...e.problems.map((p) => inFlagTerms(p, target.role))]);
+    if (e instanceof ConfigError) throw new CliError([...flagProblems, ...e.problems.map((p) => inFlagTerms(p, target.role))]);
     throw e;
   }
 }

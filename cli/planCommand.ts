@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { ClusterPlan, planCluster } from "../components/plan";
 import { shellJoin } from "../components/render/shellQuote";
 import { listStacks, rawTopologyFromConfig, readStackConfig, stackFileSecretProblems } from "../components/stackConfig";
-import { knownAddresses, parseTopology, Topology, TopologyError } from "../components/topology";
+import { ConfigError, formatProblem } from "../components/problems";
+import { knownAddresses, parseTopology, Topology } from "../components/topology";
 import { CliError } from "./errors";
 import { commandFlags, flagHelp, FlagSpec, flagValue, requiredFlag } from "./flags";
 import { clusterJson } from "./planJson";
@@ -33,10 +34,10 @@ export function planStack(stack: string, stacksDir = path.join(PROJECT_DIR, "sta
   const secretProblems = stackFileSecretProblems(config);
   try {
     const topology = parseTopology(rawTopologyFromConfig(config));
-    if (secretProblems.length) throw new TopologyError([]);
+    if (secretProblems.length) throw new ConfigError([]);
     return { topology, plan: planCluster(topology, { addresses: knownAddresses(topology) }) };
   } catch (e) {
-    if (e instanceof TopologyError) throw new CliError([...secretProblems, ...e.problems.map((p) => `gaudi-pd:${p}`)]);
+    if (e instanceof ConfigError) throw new CliError([...secretProblems, ...e.problems].map((p) => formatProblem(p, "gaudi-pd:")));
     throw e;
   }
 }

@@ -69,7 +69,7 @@ function addressesOf(topology: Topology): Record<string, string> {
 /** Refuse a topology whose nodes cannot share one machine, before anything starts. */
 export function sharedHostProblems(topology: Topology): string[] {
   const plan = planCluster(topology);
-  return portProblems(listenersOf(plan, () => SIM_ADDRESS)).map((p) => `simulate: ${p.replace(/^ports: /, "")} when every node shares this machine`);
+  return portProblems(listenersOf(plan, () => SIM_ADDRESS), plan).map((p) => `simulate: ${p.message} when every node shares this machine`);
 }
 
 function writeScripts(options: SimulationOptions, workDir: string): { nodes: Script[]; router: Script } {

@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Host, hostInfos, hostRole, HostRole, sshConnection, SshTarget } from "./hosts";
 import { ClusterPlan, ROUTER_HOST } from "./plan";
-import { HostEntry, HostsInfra, privateAddressOf, Topology, TopologyError } from "./topology";
+import { ConfigError, problem } from "./problems";
+import { HostEntry, HostsInfra, privateAddressOf, Topology } from "./topology";
 
 export interface ExistingHostsArgs {
   /** The cluster plan; its infra must be `kind: hosts`, one listed host per plan node (and a router when dedicated). */
@@ -14,7 +15,7 @@ export interface ExistingHostsArgs {
 
 /** The hosts infra of a topology meant for existing hosts; anything else is a caller's mistake. */
 function hostsInfraOf(t: Topology): HostsInfra {
-  if (t.infra?.kind !== "hosts") throw new TopologyError([`infra.kind: ExistingHosts needs "hosts", got ${JSON.stringify(t.infra?.kind ?? null)}`]);
+  if (t.infra?.kind !== "hosts") throw new ConfigError([problem("infra.kind", `ExistingHosts needs "hosts", got ${JSON.stringify(t.infra?.kind ?? null)}`)]);
   return t.infra;
 }
 

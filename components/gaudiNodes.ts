@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Host, hostInfos, HostRole, hostRole, sshConnection } from "./hosts";
 import { ClusterPlan, ROUTER_HOST } from "./plan";
-import { AwsInfra, deployProblems, Topology, TopologyError } from "./topology";
+import { ConfigError, problem } from "./problems";
+import { AwsInfra, deployProblems, Topology } from "./topology";
 
 export interface GaudiNodesArgs {
   /** The cluster plan: one Gaudi instance per node, plus a router instance when the router is dedicated; its infra must be `kind: aws`. */
@@ -56,9 +57,9 @@ export function chooseSubnet(subnetIds: readonly string[], vpcId: string, instan
 
 /** The AWS infra of a topology that is meant to deploy on AWS; anything else is a caller's mistake. */
 function awsInfraOf(t: Topology): AwsInfra {
-  if (t.infra?.kind !== "aws") throw new TopologyError([`infra.kind: GaudiNodes needs "aws", got ${JSON.stringify(t.infra?.kind ?? null)}`]);
+  if (t.infra?.kind !== "aws") throw new ConfigError([problem("infra.kind", `GaudiNodes needs "aws", got ${JSON.stringify(t.infra?.kind ?? null)}`)]);
   const problems = deployProblems(t);
-  if (problems.length) throw new TopologyError(problems);
+  if (problems.length) throw new ConfigError(problems);
   return t.infra;
 }
 

@@ -6,7 +6,8 @@ import { GaudiNodes } from "./gaudiNodes";
 import { HostInfo, hostInfos } from "./hosts";
 import { ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
 import { Endpoints, PdServing, tokenProblems } from "./pdServing";
-import { deployProblems, parseTopology, Topology, TopologyError } from "./topology";
+import { ConfigError, Problem, problem } from "./problems";
+import { deployProblems, parseTopology, Topology } from "./topology";
 
 export interface PdClusterArgs {
   /** The topology: raw config (the `gaudi-pd:` keys without their prefix), or what parseTopology returned. */
@@ -22,21 +23,21 @@ function isTopology(t: PdClusterArgs["topology"]): t is Topology {
   return typeof t.hasHfToken === "boolean" && typeof (t as Topology).prefill?.role === "string";
 }
 
-/** The plan of a deployable cluster, or a TopologyError naming every problem at once. */
+/** The plan of a deployable cluster, or a ConfigError naming every problem at once. */
 export function deployablePlan(args: PdClusterArgs): ClusterPlan {
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   let plan: ClusterPlan | undefined;
   try {
     const topology = isTopology(args.topology) ? args.topology : parseTopology(args.topology);
     plan = planCluster(topology);
-    if (!topology.infra) problems.push("infra: required to deploy: {kind: aws, …} or {kind: hosts, …}");
+    if (!topology.infra) problems.push(problem("infra", "required to deploy: {kind: aws, …} or {kind: hosts, …}"));
     problems.push(...deployProblems(topology), ...tokenProblems(topology, args.hfToken !== undefined));
   } catch (e) {
-    if (!(e instanceof TopologyError)) throw e;
+    if (!(e instanceof ConfigError)) throw e;
     problems.push(...e.problems);
   }
-  if (args.sshPrivateKey === undefined) problems.push("sshPrivateKey: required to reach the hosts (pulumi config set --secret gaudi-pd:sshPrivateKey < ~/.ssh/id_ed25519)");
-  if (problems.length || !plan) throw new TopologyError(problems);
+  if (args.sshPrivateKey === undefined) problems.push(problem("sshPrivateKey", "required to reach the hosts (pulumi config set --secret gaudi-pd:sshPrivateKey < ~/.ssh/id_ed25519)"));
+  if (problems.length || !plan) throw new ConfigError(problems);
   return plan;
 }
 

@@ -8,7 +8,8 @@ import { addressesUsedBy, ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
 import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
-import { Topology, TopologyError } from "./topology";
+import { ConfigError, Problem, problem } from "./problems";
+import { Topology } from "./topology";
 
 export interface PdServingArgs {
   /** The cluster plan; the hosts' private addresses are bound here, so it may be the symbolic one. */
@@ -29,9 +30,9 @@ export interface Endpoints {
 export const READY_TIMEOUT = "30m";
 
 /** A token given without the topology knowing (no host would read it), or the other way round. */
-export function tokenProblems(topology: Topology, tokenGiven: boolean): string[] {
-  if (topology.hasHfToken && !tokenGiven) return ["hfToken: the topology has a Hugging Face token but none was passed (a secret Output)"];
-  if (!topology.hasHfToken && tokenGiven) return ["hfToken: a token was passed but the topology has no hfToken, so no host would read it"];
+export function tokenProblems(topology: Topology, tokenGiven: boolean): Problem[] {
+  if (topology.hasHfToken && !tokenGiven) return [problem("hfToken", "the topology has a Hugging Face token but none was passed (a secret Output)")];
+  if (!topology.hasHfToken && tokenGiven) return [problem("hfToken", "a token was passed but the topology has no hfToken, so no host would read it")];
   return [];
 }
 
@@ -46,7 +47,7 @@ export class PdServing extends pulumi.ComponentResource {
   constructor(name: string, args: PdServingArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan } = args;
     const problems = tokenProblems(plan.topology, args.hfToken !== undefined);
-    if (problems.length) throw new TopologyError(problems);
+    if (problems.length) throw new ConfigError(problems);
     super("gaudi-pd:index:PdServing", name, {}, opts);
     const { stateDir } = plan.topology;
     const byName = new Map(args.hosts.map((h) => [h.name, h]));

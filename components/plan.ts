@@ -1,6 +1,10 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
-import { Role, ROLES, RoleTopology, Topology, TopologyError } from "./topology";
+import { ConfigError, Problem, problem } from "./problems";
+import { Role, ROLES, RoleTopology, Topology } from "./topology";
+
+/** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (decision 1). */
+export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
 
 /** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
 export const NODE_PORT_STRIDE = 8;
@@ -19,8 +23,10 @@ export interface InstancePlan {
   readonly dpRank: number | null;
   /** The `vllm serve --port`. */
   readonly port: number;
-  /** The side-channel port vLLM actually binds: the env value plus the DP rank; tpSize ports are reserved from it. */
+  /** The first side-channel port vLLM binds under the role's layout (`sideChannelPorts[0]`). */
   readonly sideChannelPort: number;
+  /** Every side-channel port it binds: one per engine, or one per TP worker (`nixl.sideChannelLayout`). */
+  readonly sideChannelPorts: readonly number[];
   readonly dpMasterAddress: string | null;
   readonly dpMasterPort: number | null;
   readonly hpuModules: readonly number[];
@@ -86,6 +92,14 @@ export function instancePorts(topology: Topology, role: Role, nodeRank: number, 
 /** DP rank of an instance (decision 2), or null when the role runs without data parallelism. */
 export function dpRankOf(r: RoleTopology, nodeRank: number, instance: number): number | null {
   return r.dpSize > 1 ? r.instancesPerNode * nodeRank + instance : null;
+}
+
+/** The side-channel ports an instance binds (decision 1): perEngine at env value + DP index; perTpWorker one per TP
+ *  worker at env value + dpRank·tpSize + tpRank. */
+export function sideChannelPortsOf(r: RoleTopology, envPort: number, dpRank: number | null): number[] {
+  const dp = dpRank ?? 0;
+  if (r.nixl.sideChannelLayout === "perEngine") return [envPort + dp];
+  return Array.from({ length: r.tpSize }, (_, tpRank) => envPort + dp * r.tpSize + tpRank);
 }
 
 /** HPU modules of an instance (decision 3); with colocate, decode takes the modules after prefill's. */
@@ -160,6 +174,7 @@ function instanceEnv(topology: Topology, r: RoleTopology, site: InstanceSite, si
     VLLM_SCALE_ADJUSTMENT: "0",
     VLLM_NIXL_SIDE_CHANNEL_HOST: site.sideChannelHost,
     VLLM_NIXL_SIDE_CHANNEL_PORT: String(sideChannelEnvPort),
+    [SIDE_CHANNEL_LAYOUT_ENV]: r.nixl.sideChannelLayout,
     UCX_TLS: ucxTlsOf(r),
     VLLM_NIXL_DEVICE_TO_DEVICE: String(r.nixl.bufferDevice === "hpu"),
     HABANA_VISIBLE_MODULES: modules.join(","),
@@ -223,6 +238,7 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
   const { port, sideChannelEnvPort, dpMasterPort } = instancePorts(topology, site.role, site.nodeRank, site.instance);
   const dpRank = dpRankOf(r, site.nodeRank, site.instance);
   const modules = hpuModulesOf(topology, site.role, site.instance);
+  const sideChannelPorts = sideChannelPortsOf(r, sideChannelEnvPort, dpRank);
   return {
     role: site.role,
     node: site.node,
@@ -230,7 +246,8 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
     instance: site.instance,
     dpRank,
     port,
-    sideChannelPort: sideChannelEnvPort + (dpRank ?? 0),
+    sideChannelPort: sideChannelPorts[0],
+    sideChannelPorts,
     dpMasterAddress: dpRank === null ? null : site.dpMasterAddress,
     dpMasterPort: dpRank === null ? null : dpMasterPort,
     hpuModules: modules,
@@ -270,74 +287,95 @@ export interface Listener {
   readonly host: string;
   readonly port: number;
   readonly owner: string;
+  /** The owner without its instance index (`prefill-0 prefill instances (serve)`): out-of-range ports are reported per group. */
+  readonly group: string;
+  /** The role whose `nixl.sideChannelLayout` a collision of this port should name (perTpWorker side channels). */
+  readonly layoutOf?: Role;
+}
+
+/** The ports one instance listens on: serve, its side channel(s), and the DP master on DP rank 0. */
+export function instanceListeners(plan: ClusterPlan, i: InstancePlan, host: string): Listener[] {
+  const who = `${i.node} ${i.role} instance ${i.instance}`;
+  const group = `${i.node} ${i.role} instances`;
+  const r = plan.topology[i.role];
+  const perWorker = r.nixl.sideChannelLayout === "perTpWorker" && r.tpSize > 1;
+  const out: Listener[] = [{ host, port: i.port, owner: `${who} (serve)`, group: `${group} (serve)` }];
+  i.sideChannelPorts.forEach((port, k) => {
+    const what = `(NIXL side channel${perWorker ? ` tp ${k}` : ""})`;
+    out.push({ host, port, owner: `${who} ${what}`, group: `${group} ${what}`, ...(perWorker ? { layoutOf: i.role } : {}) });
+  });
+  if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master`, group: `${i.node} ${i.role} DP master` });
+  return out;
 }
 
 /** Every port the plan listens on, keyed by the host that runs it (`hostOf` maps a node name to a host). */
 export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string = (n) => n): Listener[] {
-  const out: Listener[] = [];
-  for (const i of plan.instances) {
-    const who = `${i.node} ${i.role} instance ${i.instance}`;
-    const host = hostOf(i.node);
-    out.push({ host, port: i.port, owner: `${who} (serve)` });
-    const tp = plan.topology[i.role].tpSize;
-    for (let k = 0; k < tp; k++) out.push({ host, port: i.sideChannelPort + k, owner: `${who} (NIXL side channel${tp > 1 ? ` tp ${k}` : ""})` });
-    if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master` });
-  }
-  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router" });
-  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics" });
+  const out = plan.instances.flatMap((i) => instanceListeners(plan, i, hostOf(i.node)));
+  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router", group: "router" });
+  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics", group: "router metrics" });
   return out;
 }
 
-/** Lines naming every pair of listeners that share a host port, and every port out of 1024-65535. */
-export function portProblems(listeners: readonly Listener[]): string[] {
-  const problems: string[] = [];
+/** What to change when a perTpWorker side channel collides: the layout, or DP so each instance's ports are spread. */
+function layoutHint(plan: ClusterPlan, role: Role): string {
+  const r = plan.topology[role];
+  const dp = r.dpSize > 1 ? "" : `, or use data parallelism (dpSize ${r.instancesPerNode * r.nodes}: each instance's ports then start at its DP rank × tpSize)`;
+  return `perTpWorker binds one side-channel port per TP worker; set perEngine if the vllm-gaudi build opens one listener per engine (current builds)${dp}`;
+}
+
+/** Every pair of listeners that share a host port, and every port out of 1024-65535. A collision of a perTpWorker side
+ *  channel is reported at the field that decides it. */
+export function portProblems(listeners: readonly Listener[], plan: ClusterPlan): Problem[] {
+  const problems: Problem[] = [];
   const outside = new Map<string, number[]>();
-  for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) {
-    const kind = l.owner.replace(/ instance \d+/, " instances");
-    outside.set(kind, [...(outside.get(kind) ?? []), l.port]);
-  }
+  for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) outside.set(l.group, [...(outside.get(l.group) ?? []), l.port]);
   for (const [kind, ports] of outside)
-    problems.push(`ports: ${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`);
-  const seen = new Map<string, string>();
+    problems.push(problem("ports", `${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`));
+  const seen = new Map<string, Listener>();
   for (const l of listeners) {
     const key = `${l.host}:${l.port}`;
     const first = seen.get(key);
-    if (first) problems.push(`ports: ${l.host} port ${l.port} is used by both ${first} and ${l.owner}`);
-    else seen.set(key, l.owner);
+    if (!first) {
+      seen.set(key, l);
+      continue;
+    }
+    const role = l.layoutOf ?? first.layoutOf;
+    const clash = `${l.host} port ${l.port} is used by both ${first.owner} and ${l.owner}`;
+    problems.push(role ? problem(`${role}.nixl.sideChannelLayout`, `${clash}; ${layoutHint(plan, role)}`) : problem("ports", clash));
   }
   return problems;
 }
 
 /** Extra env may add variables but not replace what the plan derives, nor carry the HF token in plain text. */
-function envProblems(topology: Topology): string[] {
-  const problems: string[] = [];
+function envProblems(topology: Topology): Problem[] {
+  const problems: Problem[] = [];
   for (const role of ROLES) {
     const r = topology[role];
     const site: InstanceSite = { role, node: "", nodeRank: 0, instance: 0, sideChannelHost: "", dpMasterAddress: "" };
     const owned = new Set(Object.keys(instanceEnv(topology, { ...r, env: {} }, site, 0, [])));
     for (const key of Object.keys(r.env)) {
-      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(`${role}.env.${key}: put the token in the secret config gaudi-pd:hfToken, not in plain env`);
-      else if (owned.has(key)) problems.push(`${role}.env.${key}: is derived by gaudi-pd from the topology; set the matching topology field instead`);
+      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(problem(`${role}.env.${key}`, `put the token in the secret config gaudi-pd:hfToken, not in plain env`));
+      else if (owned.has(key)) problems.push(problem(`${role}.env.${key}`, "is derived by gaudi-pd from the topology; set the matching topology field instead"));
     }
   }
   return problems;
 }
 
-function capacityProblems(topology: Topology): string[] {
+function capacityProblems(topology: Topology): Problem[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
   if (topology.colocate) {
     const total = need(topology.prefill) + need(topology.decode);
     return total > topology.hpusPerNode
-      ? [`colocate: prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`]
+      ? [problem("colocate", `prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`)]
       : [];
   }
   return ROLES.filter((role) => need(topology[role]) > topology.hpusPerNode).map(
-    (role) => `${role}.instancesPerNode: ${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`,
+    (role) => problem(`${role}.instancesPerNode`, `${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`),
   );
 }
 
-/** Plan the whole cluster, refusing (TopologyError) what cannot run. Deterministic for equal inputs. */
+/** Plan the whole cluster, refusing (ConfigError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
   const addressOf = (name: string) => options.addresses?.[name] ?? name;
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
@@ -365,7 +403,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
   const urls = (role: Role) => instances.filter((i) => i.role === role).map((i) => `http://${addressOf(i.node)}:${i.port}`);
   const routerHost = topology.router.placement === "dedicated" ? ROUTER_HOST : topology.router.placement;
   if (routerHost !== ROUTER_HOST && !nodes.some((n) => n.name === routerHost))
-    throw new TopologyError([`router.placement: no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`]);
+    throw new ConfigError([problem("router.placement", `no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`)]);
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
@@ -373,7 +411,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     instances,
     router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
-  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan))];
-  if (refused.length) throw new TopologyError(refused);
+  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan), plan)];
+  if (refused.length) throw new ConfigError(refused);
   return plan;
 }

@@ -3,7 +3,8 @@
 // and a serve command per planned node plus the router. All numbers come from plan.ts, never re-derived.
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { ClusterPlan, listenersOf, planCluster, portProblems, ROUTER_HOST } from "../components/plan";
-import { knownAddresses, ROLES, Topology, TopologyError } from "../components/topology";
+import { ConfigError, formatProblem } from "../components/problems";
+import { knownAddresses, ROLES, Topology } from "../components/topology";
 import { missingTopology, registeredTopologies } from "./lib/topologies";
 import { T } from "./lib/types";
 
@@ -12,7 +13,7 @@ function planOrProblems(t: Topology): ClusterPlan | string[] {
   try {
     return planCluster(t);
   } catch (e) {
-    if (e instanceof TopologyError) return [...e.problems];
+    if (e instanceof ConfigError) return e.problems.map((p) => formatProblem(p));
     throw e;
   }
 }
@@ -20,7 +21,7 @@ function planOrProblems(t: Topology): ClusterPlan | string[] {
 /** Listeners keyed by machine: listed hosts that share an address share their ports. */
 function sharedHostProblems(plan: ClusterPlan): string[] {
   const addresses = knownAddresses(plan.topology);
-  return portProblems(listenersOf(plan, (node) => addresses[node] ?? node));
+  return portProblems(listenersOf(plan, (node) => addresses[node] ?? node), plan).map((p) => formatProblem(p));
 }
 
 function dpRankProblems(plan: ClusterPlan): string[] {

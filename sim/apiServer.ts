@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import { countTokens, pseudoTokens } from "./generation";
+import { NixlMetrics } from "./nixlMetrics";
 import { type PrefilledBlocks, readRemoteBlocks, type RemotePrefill } from "./sideChannel";
 import type { InstanceId, ServeConfig } from "./serveConfig";
 import { VLLM_VERSION } from "./vllmServeFlags";
@@ -15,6 +16,8 @@ export interface ApiOptions {
   readonly blocks: PrefilledBlocks | null;
   /** Called after each completion request was answered (success or not). */
   readonly onAnswered: () => void;
+  /** Answer prefilled requests without pulling their KV (the fault knob VLLM_SIM_SKIP_KV_PULL). */
+  readonly skipKvPull: boolean;
 }
 
 class HttpError extends Error {
@@ -38,12 +41,12 @@ interface Counters {
   failed: number;
   promptTokens: number;
   generationTokens: number;
-  kvPulled: number;
-  kvPullFailed: number;
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
 const KV_READ_TIMEOUT_MS = 5000;
+/** KV bytes per prompt token the stand-in reports (a small model's K and V across its layers, bf16). */
+const KV_BYTES_PER_TOKEN = 64 * 1024;
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -100,20 +103,20 @@ function remotePrefillOf(params: Record<string, unknown>): RemotePrefill {
   return params as unknown as RemotePrefill;
 }
 
-function prometheus(config: ServeConfig, c: Counters): string {
-  const labels = `engine="${config.dp?.rank ?? 0}",model_name="${config.servedModelNames[0]}"`;
+function prometheus(config: ServeConfig, c: Counters, nixl: NixlMetrics | null): string {
+  const labels = `model_name="${config.servedModelNames[0]}",engine="${config.dp?.rank ?? 0}"`;
   const series: [string, "gauge" | "counter", string, number][] = [
     ["vllm:num_requests_running", "gauge", "Number of requests in model execution batches.", c.running],
     ["vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.", 0],
     ["vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.", 0],
-    ["vllm:request_success_total", "counter", "Count of successfully processed requests.", c.success],
     ["vllm:request_failed_total", "counter", "Count of requests answered with an error (stand-in).", c.failed],
     ["vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.", c.promptTokens],
     ["vllm:generation_tokens_total", "counter", "Number of generation tokens processed.", c.generationTokens],
-    ["vllm:nixl_kv_pulled_total", "counter", "Prefilled requests whose KV blocks were pulled over NIXL (stand-in).", c.kvPulled],
-    ["vllm:nixl_kv_pull_failed_total", "counter", "KV pulls over NIXL that failed (stand-in).", c.kvPullFailed],
   ];
-  return series.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}{${labels}} ${value}\n`).join("");
+  // vLLM labels finished requests by why they finished; the stand-in always stops at max_tokens.
+  const success = "# HELP vllm:request_success_total Count of successfully processed requests.\n# TYPE vllm:request_success_total counter\n" +
+    `vllm:request_success_total{${labels},finished_reason="length"} ${c.success}\n`;
+  return series.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}{${labels}} ${value}\n`).join("") + success + (nixl?.exposition(labels) ?? "");
 }
 
 /** The HTTP server (not yet listening) of one instance. */
@@ -121,7 +124,9 @@ export function createApiServer(options: ApiOptions): http.Server {
   const { config, blocks } = options;
   const self = config.id;
   const modelName = config.servedModelNames[0] ?? config.model;
-  const counters: Counters = { running: 0, success: 0, failed: 0, promptTokens: 0, generationTokens: 0, kvPulled: 0, kvPullFailed: 0 };
+  const counters: Counters = { running: 0, success: 0, failed: 0, promptTokens: 0, generationTokens: 0 };
+  // Every NixlConnector instance exports the series; only the side that pulls (decode) ever records a transfer.
+  const nixl = config.kv === null ? null : new NixlMetrics();
   const created = (): number => Math.floor(Date.now() / 1000);
 
   async function complete(req: http.IncomingMessage, res: http.ServerResponse, chat: boolean): Promise<void> {
@@ -149,12 +154,17 @@ export function createApiServer(options: ApiOptions): http.Server {
     if (params.do_remote_prefill === true) {
       if (config.kv === null || config.kv.role === "kv_producer") throw new HttpError(400, "BadRequestError", `kv_transfer_params.do_remote_prefill sent to a ${config.kv?.role ?? "connector-less"} instance (${self.host}:${self.port}): only a kv_consumer pulls KV`);
       const remote = remotePrefillOf(params);
-      try {
-        served = { prefill: await readRemoteBlocks(remote, self, KV_READ_TIMEOUT_MS), decode: self };
-        counters.kvPulled++;
-      } catch (e) {
-        counters.kvPullFailed++;
-        throw new HttpError(500, "InternalServerError", (e as Error).message);
+      if (options.skipKvPull) served = { prefill: null, decode: self };
+      else {
+        const started = performance.now();
+        try {
+          served = { prefill: await readRemoteBlocks(remote, self, KV_READ_TIMEOUT_MS), decode: self };
+        } catch (e) {
+          if (nixl) nixl.failedTransfers++;
+          throw new HttpError(500, "InternalServerError", (e as Error).message);
+        }
+        const seconds = (performance.now() - started) / 1000;
+        nixl?.observe({ seconds, postSeconds: seconds / 10, bytes: countTokens(prompt) * KV_BYTES_PER_TOKEN, descriptors: remote.remote_block_ids.length });
       }
     } else if (params.do_remote_decode === true) {
       if (config.kv === null || blocks === null || config.sideChannel === null) {
@@ -210,7 +220,7 @@ export function createApiServer(options: ApiOptions): http.Server {
       method: "GET",
       handle: (_req, res) => {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-        res.end(prometheus(config, counters));
+        res.end(prometheus(config, counters, nixl));
       },
     },
     "/v1/models": {

@@ -4,12 +4,15 @@
 //   VLLM_SIM_CRASH_AFTER_REQUESTS=9302=5   the instance on 9302 crashes once it has answered 5 requests
 //   VLLM_SIM_CRASH_AT_STARTUP=1 | true     every instance crashes at startup
 //   VLLM_SIM_CRASH_AT_STARTUP=9301[,9302]  (or 9301=1) only those ports crash at startup
+//   VLLM_SIM_SKIP_KV_PULL=9301             the decode instance on 9301 answers without pulling KV (silent decode-only)
 
 export interface Faults {
   readonly startupDelayMs: number;
   readonly crashAtStartup: boolean;
   /** Crash once this many completion requests were answered; null: never. */
   readonly crashAfterRequests: number | null;
+  /** A decode instance answers prefilled requests without pulling their KV: the silent decode-only fallback. */
+  readonly skipKvPull: boolean;
 }
 
 /**
@@ -63,5 +66,6 @@ export function faultsFor(env: NodeJS.ProcessEnv, port: number): Faults {
     startupDelayMs: count(env.VLLM_SIM_STARTUP_DELAY_MS, port, "VLLM_SIM_STARTUP_DELAY_MS") ?? 0,
     crashAtStartup: flag(env.VLLM_SIM_CRASH_AT_STARTUP, port, "VLLM_SIM_CRASH_AT_STARTUP"),
     crashAfterRequests: crashAfter === undefined || crashAfter === 0 ? null : crashAfter,
+    skipKvPull: flag(env.VLLM_SIM_SKIP_KV_PULL, port, "VLLM_SIM_SKIP_KV_PULL"),
   };
 }

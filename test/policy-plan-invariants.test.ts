@@ -29,10 +29,10 @@ test("a planned host without its serve command is named", async () => {
 });
 
 test("what the planner refuses is reported line by line (TP 2 side channels colliding, HPUs over capacity)", async () => {
-  const t = parseTopology({ prefill: { instancesPerNode: 2, tpSize: 2 }, decode: { instancesPerNode: 8, tpSize: 2, dpSize: 8 }, infra: aws });
+  const t = parseTopology({ prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } }, decode: { instancesPerNode: 8, tpSize: 2, dpSize: 8 }, infra: aws });
   const out = messages(await validateStack(planInvariants, deployment(t, ["prefill-0", "decode-0", "router"])));
   assert.ok(out.includes("gaudi-pd: decode.instancesPerNode: 8 instances × tpSize 2 need 16 HPUs, more than the 8 HPUs of a node (infra.hpusPerNode)"), out.join("\n"));
-  assert.ok(out.some((m) => /^gaudi-pd: ports: prefill-0 port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1/.test(m)), out.join("\n"));
+  assert.ok(out.some((m) => /^gaudi-pd: prefill\.nixl\.sideChannelLayout: prefill-0 port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1/.test(m)), out.join("\n"));
 });
 
 test("listed hosts sharing a machine share its ports: a router on a node's address and port collides", async () => {

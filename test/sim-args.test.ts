@@ -7,7 +7,8 @@ import { after, test } from "node:test";
 import { freePorts, startProcess, startStandIn, stopAll, waitHealthy } from "../sim/harness";
 import { STAND_IN } from "../sim/standIn";
 import { parseServeArgs, ServeArgError } from "../sim/parseServeArgs";
-import { serveConfigOf, ServeConfigError } from "../sim/serveConfig";
+import { serveConfigOf, ServeConfigError, SIDE_CHANNEL_LAYOUT_ENV } from "../sim/serveConfig";
+import { SIDE_CHANNEL_LAYOUT_ENV as PLAN_LAYOUT_ENV } from "../components/plan";
 
 after(stopAll);
 
@@ -52,7 +53,11 @@ test("the launcher's command line shape parses: underscore spellings, booleans, 
   assert.equal(parseServeArgs(["m", "-O3"]).options.get("--optimization-level"), "3", "vLLM's -O shorthand");
   const config = serveConfigOf({ model, options }, { VLLM_NIXL_SIDE_CHANNEL_HOST: "10.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: "4300" });
   assert.deepEqual(config.dp, { size: 4, rank: 3, address: "10.0.0.1", rpcPort: 6300 });
-  assert.deepEqual(config.sideChannel, { host: "10.0.0.1", port: 4303 }, "vLLM binds VLLM_NIXL_SIDE_CHANNEL_PORT + DP rank");
+  assert.deepEqual(config.sideChannel, { host: "10.0.0.1", port: 4303, ports: [4303] }, "vLLM binds VLLM_NIXL_SIDE_CHANNEL_PORT + DP rank");
+  const perWorker = serveConfigOf({ model, options }, { VLLM_NIXL_SIDE_CHANNEL_PORT: "4300", [SIDE_CHANNEL_LAYOUT_ENV]: "perTpWorker" });
+  assert.deepEqual(perWorker.sideChannel?.ports, [4306, 4307], "2025 builds: each TP worker at env + dpRank × tpSize + tpRank");
+  assert.equal(SIDE_CHANNEL_LAYOUT_ENV, PLAN_LAYOUT_ENV, "the stand-in reads the variable the plan sets");
+  assert.throws(() => serveConfigOf({ model, options }, { [SIDE_CHANNEL_LAYOUT_ENV]: "perHost" }), /'perHost' is not perEngine or perTpWorker/);
   assert.equal(config.id.role, "prefill");
   assert.match(config.kv?.engineId ?? "", /_dp3$/);
 });

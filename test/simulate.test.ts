@@ -101,3 +101,35 @@ test("two instances pinned to one HPU module on a node: the second is refused, a
   assert.match(message, /decode-0/);
   assert.match(message, /module 0/i);
 });
+
+/** The seed's `--num-instances 4 --tp-size 2` as prefill, without DP: one side-channel listener per engine. */
+const tpPrefill = (sideChannelLayout?: string) =>
+  parseTopology({
+    ports: { base: 31300, channelBase: 33300, dpMaster: 35300 },
+    router: { port: 37192 },
+    prefill: { instancesPerNode: 4, tpSize: 2, ...(sideChannelLayout ? { nixl: { sideChannelLayout } } : {}) },
+    decode: { instancesPerNode: 2 },
+  });
+
+test("prefill TP 2 × 4 instances without DP (perEngine) serves every request", async () => {
+  const result = await runSimulation({ stack: "tp2-no-dp", topology: tpPrefill(), requests: 12, timeoutSecs: 60, ...quietly });
+  assert.deepEqual(result.failures, []);
+  assert.equal(result.ok, 12);
+  assert.deepEqual(boundOf(planCluster(tpPrefill())), []);
+});
+
+test("a plan that reserves one port per engine for a build that binds one per TP worker fails in simulate", async () => {
+  // The plan reserved perEngine ports; the instances are told their build binds per TP worker, so instance k's
+  // worker 1 takes instance k+1's port.
+  const perWorker = (i: InstancePlan): InstancePlan => ({ ...i, env: { ...i.env, GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT: "perTpWorker" } });
+  let message = "";
+  try {
+    await runSimulation({ stack: "wrong-layout", topology: tpPrefill(), requests: 2, timeoutSecs: 15, tamper: onNode("prefill-0", perWorker), ...quietly });
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    message = e.problems.join("\n");
+  }
+  assert.match(message, /prefill-0/);
+  assert.match(message, /Address already in use \(addr='tcp:\/\/127\.0\.0\.1:3330[123]'\)/);
+  assert.deepEqual(boundOf(planCluster(tpPrefill())), []);
+});
