@@ -1,5 +1,6 @@
 // The seed launcher's flags (and the fuller launcher's), mapped onto a one-role topology and a launch target.
 import * as path from "node:path";
+import type { Problem } from "../components/problems";
 import { SECRET_PLACEHOLDER } from "../components/stackConfig";
 import type { Role } from "../components/topology";
 import { FlagSpec, flagValue, numeric, ParsedFlags } from "./flags";
@@ -21,6 +22,7 @@ export const LAUNCH_FLAGS: readonly FlagSpec[] = [
   { name: "--nixl-buffer-device", value: "DEVICE", help: "Buffer device - cpu or hpu (default: cpu)" },
   { name: "--nixl-backend", value: "BACKEND", help: "NIXL backend - UCX or LIBFABRIC (default: UCX)" },
   { name: "--ucx-tls", value: "TLS", help: "UCX transport layer (default: rc,ud,ib)" },
+  { name: "--nixl-side-channel-layout", value: "LAYOUT", help: "Side-channel ports vLLM binds - perEngine or perTpWorker (2025 builds) (default: perEngine)" },
   { name: "--max-model-len", value: "LENGTH", help: "Maximum model length (default: 8192)" },
   { name: "--max-num-batched-tokens", value: "TOKENS", help: "Maximum batched tokens (default: 8192)" },
   { name: "--max-num-seqs", value: "SEQS", help: "Maximum number of sequences (default: 256)" },
@@ -50,6 +52,7 @@ const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
   ["nixl.bufferDevice", "--nixl-buffer-device"],
   ["nixl.backend", "--nixl-backend"],
   ["nixl.ucxTls", "--ucx-tls"],
+  ["nixl.sideChannelLayout", "--nixl-side-channel-layout"],
   ["instancesPerNode", "--num-instances"],
   ["nodes", "--node-size"],
   ["tpSize", "--tp-size"],
@@ -68,11 +71,20 @@ const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
   ["infra.hpusPerNode", "HPUs per node"],
 ];
 
-/** Rewrite a topology problem line in the launcher's vocabulary: `decode.dpSize: …` → `--dp-size: …`. */
-export function inFlagTerms(line: string, role: Role): string {
-  let out = line.replace(new RegExp(`^${role}\\.`), "").replace(/^ports: /, "--base-port/--base-channel-port/--dp-master-port: ");
-  for (const [field, flag] of FIELD_FLAGS) out = out.replace(new RegExp(`(^|[\\s(])${field.replace(".", "\\.")}\\b`, "g"), `$1${flag}`);
-  return out;
+const PORT_FLAGS = "--base-port/--base-channel-port/--dp-master-port";
+
+/** The flag that sets a topology path (`decode.dpSize` → `--dp-size`), or the path when no flag does. */
+export function flagOfPath(path: string, role: Role): string {
+  if (path === "ports") return PORT_FLAGS;
+  const field = path.startsWith(`${role}.`) ? path.slice(role.length + 1) : path;
+  return FIELD_FLAGS.find(([f]) => f === field)?.[1] ?? field;
+}
+
+/** A topology problem as a launch error line: its path as the flag, the fields its message names as flags. */
+export function inFlagTerms(p: Problem, role: Role): string {
+  let message = p.message;
+  for (const [field, flag] of FIELD_FLAGS) message = message.replace(new RegExp(`(^|[\\s(])${field.replace(".", "\\.")}\\b`, "g"), `$1${flag}`);
+  return `${flagOfPath(p.path, role)}: ${message}`;
 }
 
 /** Where this launch runs: the role, this node's rank and address, the DP master's address. */
@@ -89,8 +101,10 @@ const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
 /** The launch target, the raw one-role topology the flags describe, and the problems found in the target flags. */
 export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw: Record<string, unknown>; problems: string[] } {
   const problems: string[] = [];
-  const role = (flagValue(flags, "--role") ?? "prefill") as Role;
-  if (role !== "prefill" && role !== "decode") problems.push(`--role: must be prefill or decode, got "${role}"`);
+  const givenRole = flagValue(flags, "--role") ?? "prefill";
+  // A bad role is this one problem; planning goes on as prefill so it adds no second line about the config.
+  const role: Role = givenRole === "decode" ? "decode" : "prefill";
+  if (givenRole !== "prefill" && givenRole !== "decode") problems.push(`--role: must be prefill or decode, got "${givenRole}"`);
   const intFlag = (name: string, dflt: number, min: number) => {
     const v = flagValue(flags, name);
     if (v === undefined) return dflt;
@@ -112,6 +126,7 @@ export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw
     bufferDevice: flagValue(flags, "--nixl-buffer-device"),
     backend: flagValue(flags, "--nixl-backend"),
     ucxTls: flagValue(flags, "--ucx-tls"),
+    sideChannelLayout: flagValue(flags, "--nixl-side-channel-layout"),
   };
   const roleBlock = {
     nodes: nodeSize,

@@ -1,5 +1,5 @@
 // `gaudi-pd` entry point: dispatch to a subcommand; user errors print one line each and no stack trace.
-import { TopologyError } from "../components/topology";
+import { ConfigError, formatProblem } from "../components/problems";
 import { CliError } from "./errors";
 import { launchCommand } from "./launch";
 import { planCommand } from "./planCommand";
@@ -36,8 +36,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof CliError || e instanceof TopologyError) {
-      for (const line of e.problems) console.error(`gaudi-pd: error: ${line}`);
+    if (e instanceof CliError || e instanceof ConfigError) {
+      const lines = e instanceof CliError ? e.problems : e.problems.map((p) => formatProblem(p, "gaudi-pd:"));
+      for (const line of lines) console.error(`gaudi-pd: error: ${line}`);
       process.exitCode = e instanceof CliError ? e.exitCode : 2;
       return;
     }

@@ -1,5 +1,6 @@
 // gaudi-pd as a library: the pure layers (topology, plan, render) and the components that bind them to resources.
-export { parseTopology, TopologyError } from "./topology";
+export { parseTopology } from "./topology";
+export { ConfigError, formatProblem, Problem } from "./problems";
 export type { Topology, RoleTopology, Infra, AwsInfra, HostsInfra, HostEntry, RouterSettings, Role } from "./topology";
 export { planCluster } from "./plan";
 export type { ClusterPlan, NodePlan, InstancePlan, RouterPlan, PlanOptions } from "./plan";

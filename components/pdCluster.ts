@@ -4,9 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ExistingHosts } from "./existingHosts";
 import { GaudiNodes } from "./gaudiNodes";
 import { HostInfo, hostInfos } from "./hosts";
-import { ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
+import { COMPONENT_TYPES } from "./names";
+import { ClusterPlan, planCluster } from "./plan";
 import { Endpoints, MetricsUrls, PdServing, tokenProblems } from "./pdServing";
-import { deployProblems, parseTopology, Topology, TopologyError } from "./topology";
+import { ConfigError, Problem, problem } from "./problems";
+import { deployProblems, parseTopology, Topology } from "./topology";
 
 export interface PdClusterArgs {
   /** The topology: raw config (the `gaudi-pd:` keys without their prefix), or what parseTopology returned. */
@@ -22,21 +24,21 @@ function isTopology(t: PdClusterArgs["topology"]): t is Topology {
   return typeof t.hasHfToken === "boolean" && typeof (t as Topology).prefill?.role === "string";
 }
 
-/** The plan of a deployable cluster, or a TopologyError naming every problem at once. */
+/** The plan of a deployable cluster, or a ConfigError naming every problem at once. */
 export function deployablePlan(args: PdClusterArgs): ClusterPlan {
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   let plan: ClusterPlan | undefined;
   try {
     const topology = isTopology(args.topology) ? args.topology : parseTopology(args.topology);
     plan = planCluster(topology);
-    if (!topology.infra) problems.push("infra: required to deploy: {kind: aws, …} or {kind: hosts, …}");
+    if (!topology.infra) problems.push(problem("infra", "required to deploy: {kind: aws, …} or {kind: hosts, …}"));
     problems.push(...deployProblems(topology), ...tokenProblems(topology, args.hfToken !== undefined));
   } catch (e) {
-    if (!(e instanceof TopologyError)) throw e;
+    if (!(e instanceof ConfigError)) throw e;
     problems.push(...e.problems);
   }
-  if (args.sshPrivateKey === undefined) problems.push("sshPrivateKey: required to reach the hosts (pulumi config set --secret gaudi-pd:sshPrivateKey < ~/.ssh/id_ed25519)");
-  if (problems.length || !plan) throw new TopologyError(problems);
+  if (args.sshPrivateKey === undefined) problems.push(problem("sshPrivateKey", "required to reach the hosts (pulumi config set --secret gaudi-pd:sshPrivateKey < ~/.ssh/id_ed25519)"));
+  if (problems.length || !plan) throw new ConfigError(problems);
   return plan;
 }
 
@@ -55,7 +57,7 @@ export class PdCluster extends pulumi.ComponentResource {
   constructor(name: string, args: PdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): a bad topology must not register even this component.
     const plan = deployablePlan(args);
-    super("gaudi-pd:index:PdCluster", name, {}, opts);
+    super(COMPONENT_TYPES.pdCluster, name, {}, opts);
     const sshPrivateKey = pulumi.secret(args.sshPrivateKey as pulumi.Input<string>);
     const machines =
       plan.topology.infra?.kind === "hosts"
@@ -65,7 +67,7 @@ export class PdCluster extends pulumi.ComponentResource {
 
     this.plan = plan;
     this.routerUrl = serving.routerUrl;
-    this.nodes = hostInfos(machines.hosts.filter((h) => h.name !== ROUTER_HOST));
+    this.nodes = hostInfos(machines.hosts.filter((h) => h.role !== "router"));
     this.endpoints = serving.endpoints;
     this.metricsUrls = serving.metricsUrls;
     this.registerOutputs({ routerUrl: this.routerUrl, nodes: this.nodes, endpoints: this.endpoints, metricsUrls: this.metricsUrls });

@@ -4,17 +4,19 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
-import { addressesUsedBy, ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
+import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE, hfTokenName, readyName, ROUTER_UNIT, routerServeName, serveName, verifyName } from "./names";
+import { addressesUsedBy, ClusterPlan, planCluster } from "./plan";
 import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands, verifyCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
 import { renderVerifyScript } from "./render/verifyScript";
-import { Topology, TopologyError } from "./topology";
+import { ConfigError, Problem, problem } from "./problems";
+import { Topology } from "./topology";
 
 export interface PdServingArgs {
   /** The cluster plan; the hosts' private addresses are bound here, so it may be the symbolic one. */
   readonly plan: ClusterPlan;
-  /** A host per plan node (by node name), plus `router` when the router is dedicated. */
+  /** A host per plan node (by node name), plus DEDICATED_ROUTER_NODE when the router is dedicated. */
   readonly hosts: readonly Host[];
   /** The Hugging Face token (a secret); given exactly when the topology has one. */
   readonly hfToken?: pulumi.Input<string>;
@@ -37,9 +39,9 @@ export interface MetricsUrls {
 export const READY_TIMEOUT = "30m";
 
 /** A token given without the topology knowing (no host would read it), or the other way round. */
-export function tokenProblems(topology: Topology, tokenGiven: boolean): string[] {
-  if (topology.hasHfToken && !tokenGiven) return ["hfToken: the topology has a Hugging Face token but none was passed (a secret Output)"];
-  if (!topology.hasHfToken && tokenGiven) return ["hfToken: a token was passed but the topology has no hfToken, so no host would read it"];
+export function tokenProblems(topology: Topology, tokenGiven: boolean): Problem[] {
+  if (topology.hasHfToken && !tokenGiven) return [problem("hfToken", "the topology has a Hugging Face token but none was passed (a secret Output)")];
+  if (!topology.hasHfToken && tokenGiven) return [problem("hfToken", "a token was passed but the topology has no hfToken, so no host would read it")];
   return [];
 }
 
@@ -56,8 +58,8 @@ export class PdServing extends pulumi.ComponentResource {
   constructor(name: string, args: PdServingArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan } = args;
     const problems = tokenProblems(plan.topology, args.hfToken !== undefined);
-    if (problems.length) throw new TopologyError(problems);
-    super("gaudi-pd:index:PdServing", name, {}, opts);
+    if (problems.length) throw new ConfigError(problems);
+    super(COMPONENT_TYPES.pdServing, name, {}, opts);
     const { stateDir } = plan.topology;
     const byName = new Map(args.hosts.map((h) => [h.name, h]));
     const hostOf = (hostName: string): Host => {
@@ -70,7 +72,7 @@ export class PdServing extends pulumi.ComponentResource {
 
     const ready = (h: Host) =>
       new command.remote.Command(
-        `${h.name}-ready`,
+        readyName(name, h.name),
         { connection: h.connection.apply((c) => ({ ...c, dialErrorLimit: -1 })), create: READY_COMMAND, logging: "none" },
         { parent: this, customTimeouts: { create: READY_TIMEOUT } },
       );
@@ -91,27 +93,27 @@ export class PdServing extends pulumi.ComponentResource {
       if (tokenFile)
         gates.push(
           new command.remote.Command(
-            `${node.name}-hf-token`,
+            hfTokenName(name, node.name),
             { connection: h.connection, ...hfTokenCommands(stateDir), stdin: tokenFile, logging: "none" },
             { parent: this, dependsOn: gates[0], additionalSecretOutputs: ["stdout", "stderr"] },
           ),
         );
       const script = addresses(addressesUsedBy(plan, node)).apply((a) => renderNodeScript(plan, node.name, a));
       scripts.push(script);
-      return serve(`${node.name}-serve`, h, scriptCommands(stateDir, node.name), script, gates);
+      return serve(serveName(name, node.name), h, scriptCommands(stateDir, node.name), script, gates);
     });
 
-    const routerHost = hostOf(plan.router.host);
-    const dedicated = plan.router.host === ROUTER_HOST;
-    const bound = addresses([...plan.nodes.map((n) => n.name), ...(dedicated ? [ROUTER_HOST] : [])]).apply((a) => planCluster(plan.topology, { addresses: a }));
+    const routerHost = hostOf(plan.router.node);
+    const dedicated = plan.router.node === DEDICATED_ROUTER_NODE;
+    const bound = addresses([...plan.nodes.map((n) => n.name), ...(dedicated ? [DEDICATED_ROUTER_NODE] : [])]).apply((a) => planCluster(plan.topology, { addresses: a }));
     const routerScript = bound.apply((p) => renderRouterScript(p));
-    const router = serve(`${ROUTER_HOST}-serve`, routerHost, scriptCommands(stateDir, ROUTER_HOST), routerScript, [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+    const router = serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), routerScript, [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
 
     // The last step: prove the KV path. Re-run whenever a serve script or the router changes; a finding fails `up`.
     if (plan.topology.verify.enabled) {
-      const verify = verifyCommands(stateDir, `${name}-verify`);
+      const verify = verifyCommands(stateDir, verifyName(name));
       new command.remote.Command(
-        `${name}-verify`,
+        verifyName(name),
         {
           connection: routerHost.connection,
           create: verify.create,

@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { Problem, problem } from "./problems";
 
 export const CONFIG_NAMESPACE = "gaudi-pd";
 /** The config key of the HF token, which must be a Pulumi secret. */
@@ -33,11 +34,11 @@ export function rawTopologyFromConfig(entries: Readonly<Record<string, unknown>>
 }
 
 /** Problems with how secrets are stored in a stack file: the HF token and the SSH key must be `secure:`, never plain text. */
-export function stackFileSecretProblems(entries: Readonly<Record<string, unknown>>): string[] {
+export function stackFileSecretProblems(entries: Readonly<Record<string, unknown>>): Problem[] {
   return [HF_TOKEN_KEY, SSH_PRIVATE_KEY_KEY].flatMap((key) => {
     const value = entries[`${CONFIG_NAMESPACE}:${key}`];
     if (value === undefined || (typeof value === "object" && value !== null && "secure" in value)) return [];
-    return [`${CONFIG_NAMESPACE}:${key}: must be a secret (pulumi config set --secret ${CONFIG_NAMESPACE}:${key} …), found plain text`];
+    return [problem(key, `must be a secret (pulumi config set --secret ${CONFIG_NAMESPACE}:${key} …), found plain text`)];
   });
 }
 

@@ -1,7 +1,9 @@
 // The cluster topology: the stack config `gaudi-pd:*` (or the CLI's flags) validated into one typed object.
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
+import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
+import { ConfigError, Problem, problem, shownValue } from "./problems";
 
 export const ROLES = ["prefill", "decode"] as const;
 export type Role = (typeof ROLES)[number];
@@ -9,6 +11,9 @@ export type Role = (typeof ROLES)[number];
 export const ROUTER_POLICIES = ["random", "round_robin", "cache_aware", "power_of_two", "consistent_hash"] as const;
 export const NIXL_BACKENDS = ["UCX", "LIBFABRIC"] as const;
 export const BUFFER_DEVICES = ["cpu", "hpu"] as const;
+/** Which NIXL side-channel ports vLLM binds: one per engine (current vllm-gaudi) or one per TP worker (2025 builds). */
+export const SIDE_CHANNEL_LAYOUTS = ["perEngine", "perTpWorker"] as const;
+export type SideChannelLayout = (typeof SIDE_CHANNEL_LAYOUTS)[number];
 
 /** The pinned vllm-router release: the package the router host installs and the simulator runs. */
 export const VLLM_ROUTER_VERSION = "0.1.17";
@@ -40,6 +45,7 @@ const sharedShape = {
       bufferDevice: z.enum(BUFFER_DEVICES).optional(),
       backend: z.enum(NIXL_BACKENDS).optional(),
       ucxTls: z.string().regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports").optional(),
+      sideChannelLayout: z.enum(SIDE_CHANNEL_LAYOUTS).optional(),
     })
     .optional(),
 };
@@ -60,7 +66,12 @@ const SHARED_DEFAULTS = {
   incConfig: null as string | null,
   recipeCacheDir: null as string | null,
   env: {} as Readonly<Record<string, string>>,
-  nixl: { bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number], backend: "UCX" as (typeof NIXL_BACKENDS)[number], ucxTls: "rc,ud,ib" },
+  nixl: {
+    bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number],
+    backend: "UCX" as (typeof NIXL_BACKENDS)[number],
+    ucxTls: "rc,ud,ib",
+    sideChannelLayout: "perEngine" as SideChannelLayout,
+  },
 };
 
 const roleSchema = z.strictObject({
@@ -114,7 +125,8 @@ const routerSchema = z.strictObject({
   metricsPort: port.default(29000),
   /** Where the router's Prometheus endpoint listens; default: the router host's private address. */
   metricsBindAddress: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]*)$/, "must be an IP address such as 10.0.0.5 or 0.0.0.0").optional(),
-  host: nonEmpty.default("0.0.0.0"),
+  /** The address vllm-router binds (its `--host`); not a machine: where the router runs is `placement`. */
+  bindAddress: nonEmpty.default("0.0.0.0"),
   prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   placement: nonEmpty.default("dedicated"),
@@ -181,15 +193,7 @@ export interface Topology {
   readonly infra: Infra | null;
 }
 
-/** A bad topology: `problems` holds one `path: message` line each. */
-export class TopologyError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join("\n"));
-    this.name = "TopologyError";
-  }
-}
-
-const describe = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
+const describe = shownValue;
 const pathOf = (path: readonly PropertyKey[]) =>
   path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
 
@@ -226,36 +230,45 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
-function issueLines(issue: z.core.$ZodIssue, raw: unknown): string[] {
+/** Keys an earlier release spelled differently, and their names now. */
+const RENAMED_KEYS: Readonly<Record<string, string>> = { "router.host": "router.bindAddress" };
+
+function issueProblems(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
   const at = pathOf(issue.path);
+  return issueMessages(issue, raw).map(([sub, message]) => problem(sub === null ? at : at ? `${at}.${sub}` : sub, message));
+}
+
+/** Messages of one schema issue, each with the key under the issue's path it is about (null: the path itself). */
+function issueMessages(issue: z.core.$ZodIssue, raw: unknown): Array<[string | null, string]> {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case "unrecognized_keys": {
       const valid = keysAt(issue.path, raw);
       return issue.keys.map((k) => {
         const near = nearestName(k, valid);
-        const key = at ? `${at}.${k}` : k;
-        return near ? `${key}: unknown key (did you mean "${near}"?)` : `${key}: unknown key (valid keys: ${valid.join(", ")})`;
+        const renamed = RENAMED_KEYS[[...issue.path, k].join(".")];
+        if (renamed) return [k, `renamed to ${renamed}`];
+        return [k, near ? `unknown key (did you mean "${near}"?)` : `unknown key (valid keys: ${valid.join(", ")})`];
       });
     }
     case "invalid_type":
-      if (input === undefined) return [`${at}: is required`];
-      return [`${at}: must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}, got ${describe(input)}`];
+      if (input === undefined) return [[null, `is required`]];
+      return [[null, `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}, got ${describe(input)}`]];
     case "too_small":
-      if (issue.origin === "array") return [`${at}: must list at least ${issue.minimum} item(s)`];
-      if (issue.origin === "string") return [`${at}: must not be empty`];
-      return [`${at}: must be ${issue.inclusive ? "at least" : "greater than"} ${issue.minimum}, got ${describe(input)}`];
+      if (issue.origin === "array") return [[null, `must list at least ${issue.minimum} item(s)`]];
+      if (issue.origin === "string") return [[null, `must not be empty`]];
+      return [[null, `must be ${issue.inclusive ? "at least" : "greater than"} ${issue.minimum}, got ${describe(input)}`]];
     case "too_big":
-      return [`${at}: must be at most ${issue.maximum}, got ${describe(input)}`];
+      return [[null, `must be at most ${issue.maximum}, got ${describe(input)}`]];
     case "invalid_value":
-      return [`${at}: must be one of ${issue.values.map((v) => String(v)).join(" | ")}, got ${describe(input)}`];
+      return [[null, `must be one of ${issue.values.map((v) => String(v)).join(" | ")}, got ${describe(input)}`]];
     case "invalid_union":
-      if ((issue as { note?: string }).note === "No matching discriminator") return [`${at}: must be one of aws | hosts, got ${describe((input as { kind?: unknown } | undefined)?.kind ?? input)}`];
-      return [`${at}: ${describeUnion(issue)}`];
+      if ((issue as { note?: string }).note === "No matching discriminator") return [[null, `must be one of aws | hosts, got ${describe((input as { kind?: unknown } | undefined)?.kind ?? input)}`]];
+      return [[null, `${describeUnion(issue)}`]];
     case "invalid_format":
-      return [`${at}: ${issue.message}, got ${describe(input)}`];
+      return [[null, `${issue.message}, got ${describe(input)}`]];
     default:
-      return [`${at}: ${issue.message}`];
+      return [[null, `${issue.message}`]];
   }
 }
 
@@ -282,27 +295,27 @@ function mergeRole(role: Role, top: z.output<typeof topologySchema>, own: z.outp
   };
 }
 
-/** Cross-field rules the schema alone cannot say; each returns `path: message` lines. */
-function consistencyProblems(t: Topology, raw: Record<string, unknown>): string[] {
-  const problems: string[] = [];
+/** Cross-field rules the schema alone cannot say. */
+function consistencyProblems(t: Topology, raw: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [];
   for (const r of [t.prefill, t.decode]) {
     const full = r.instancesPerNode * r.nodes;
-    if (r.dpSize !== 1 && r.dpSize !== full) problems.push(`${r.role}.dpSize: must be 1 or instancesPerNode × nodes (${full}), got ${r.dpSize}`);
-    if (r.maxNumBatchedTokens < 128) problems.push(`${r.role}.maxNumBatchedTokens: must be at least 128 (one prompt bucket), got ${r.maxNumBatchedTokens}`);
+    if (r.dpSize !== 1 && r.dpSize !== full) problems.push(problem(`${r.role}.dpSize`, `must be 1 or instancesPerNode × nodes (${full}), got ${r.dpSize}`));
+    if (r.maxNumBatchedTokens < 128) problems.push(problem(`${r.role}.maxNumBatchedTokens`, `must be at least 128 (one prompt bucket), got ${r.maxNumBatchedTokens}`));
   }
   if ((raw.prefill as Record<string, unknown> | undefined)?.asyncScheduling === true)
-    problems.push("prefill.asyncScheduling: async scheduling is for the decode role only");
+    problems.push(problem("prefill.asyncScheduling", "async scheduling is for the decode role only"));
   if (t.colocate && t.prefill.nodes !== t.decode.nodes)
-    problems.push(`colocate: prefill.nodes (${t.prefill.nodes}) and decode.nodes (${t.decode.nodes}) must be equal when roles share nodes`);
+    problems.push(problem("colocate", `prefill.nodes (${t.prefill.nodes}) and decode.nodes (${t.decode.nodes}) must be equal when roles share nodes`));
   const nodeNames = t.colocate ? ["pd"] : ["prefill", "decode"];
   if (t.router.placement !== "dedicated" && !new RegExp(`^(${nodeNames.join("|")})-\\d+$`).test(t.router.placement))
-    problems.push(`router.placement: must be "dedicated" or a node name such as ${nodeNames[0]}-0, got ${describe(t.router.placement)}`);
+    problems.push(problem("router.placement", `must be "dedicated" or a node name such as ${nodeNames[0]}-0, got ${describe(t.router.placement)}`));
   if (t.infra?.kind === "hosts") problems.push(...hostsProblems(t, t.infra));
   return problems;
 }
 
-function hostsProblems(t: Topology, infra: HostsInfra): string[] {
-  const problems: string[] = [];
+function hostsProblems(t: Topology, infra: HostsInfra): Problem[] {
+  const problems: Problem[] = [];
   const wanted: Record<"prefill" | "decode" | "pd", number> = t.colocate
     ? { prefill: 0, decode: 0, pd: t.prefill.nodes }
     : { prefill: t.prefill.nodes, decode: t.decode.nodes, pd: 0 };
@@ -310,11 +323,11 @@ function hostsProblems(t: Topology, infra: HostsInfra): string[] {
     const listed = infra[key].length;
     if (listed !== wanted[key]) {
       const why = key === "pd" ? (t.colocate ? `colocate with ${wanted.pd} node(s)` : "colocate is false") : t.colocate ? "colocate is true (list them under infra.pd)" : `${key}.nodes is ${wanted[key]}`;
-      problems.push(`infra.${key}: ${listed} host(s) listed, ${wanted[key]} expected (${why})`);
+      problems.push(problem(`infra.${key}`, `${listed} host(s) listed, ${wanted[key]} expected (${why})`));
     }
   }
   if (t.router.placement === "dedicated" && !infra.router)
-    problems.push('infra.router: required when router.placement is "dedicated" (or set router.placement to a node such as prefill-0)');
+    problems.push(problem("infra.router", 'required when router.placement is "dedicated" (or set router.placement to a node such as prefill-0)'));
   return problems;
 }
 
@@ -325,15 +338,15 @@ export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.
 export function knownAddresses(t: Topology): Record<string, string> {
   if (t.infra?.kind !== "hosts") return {};
   const infra = t.infra;
-  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [`${key}-${rank}`, privateAddressOf(h)]));
-  if (infra.router) entries.push(["router", privateAddressOf(infra.router)]);
+  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [nodeNameOf(key, rank), privateAddressOf(h)]));
+  if (infra.router) entries.push([DEDICATED_ROUTER_NODE, privateAddressOf(infra.router)]);
   return Object.fromEntries(entries);
 }
 
 /** What deploying needs beyond what planning needs (a plan can be read before any key exists). */
-export function deployProblems(t: Topology): string[] {
+export function deployProblems(t: Topology): Problem[] {
   if (t.infra?.kind === "aws" && !t.infra.publicKey)
-    return ['infra.publicKey: required to deploy on AWS (pulumi config set --path "gaudi-pd:infra.publicKey" "$(cat ~/.ssh/id_ed25519.pub)")'];
+    return [problem("infra.publicKey", 'required to deploy on AWS (pulumi config set --path "gaudi-pd:infra.publicKey" "$(cat ~/.ssh/id_ed25519.pub)")')];
   return [];
 }
 
@@ -375,9 +388,9 @@ function withoutRefused(raw: unknown, issues: readonly z.core.$ZodIssue[]): unkn
   return copy;
 }
 
-/** The config blocks a cross-field line reads: its own, or every block for the rules that span roles. */
-const blocksRead = (line: string) => {
-  const head = line.split(/[.:]/)[0];
+/** The config blocks a cross-field problem reads: its own, or every block for the rules that span roles. */
+const blocksRead = (p: Problem) => {
+  const head = p.path.split(/[.[]/)[0];
   return ["infra", "colocate", "router"].includes(head) ? ["prefill", "decode", "colocate", "router", "infra"] : [head];
 };
 
@@ -389,16 +402,16 @@ export function parseTopology(raw: unknown): Topology {
   if (parsed.success) {
     const topology = toTopology(parsed.data);
     const problems = consistencyProblems(topology, raw as Record<string, unknown>);
-    if (problems.length) throw new TopologyError(problems);
+    if (problems.length) throw new ConfigError(problems);
     return topology;
   }
   const { issues } = parsed.error;
-  const lines = issues.flatMap((i) => issueLines(i, raw));
+  const problems = issues.flatMap((i) => issueProblems(i, raw));
   const repaired = topologySchema.safeParse(withoutRefused(raw ?? {}, issues));
   if (repaired.success) {
     const refused = new Set(issues.map((i) => String(i.path[0] ?? "")));
     const crossField = consistencyProblems(toTopology(repaired.data), (repaired.data ?? {}) as Record<string, unknown>);
-    lines.push(...crossField.filter((line) => !blocksRead(line).some((b) => refused.has(b))));
+    problems.push(...crossField.filter((p) => !blocksRead(p).some((b) => refused.has(b))));
   }
-  throw new TopologyError(lines);
+  throw new ConfigError(problems);
 }

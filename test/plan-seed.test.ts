@@ -1,7 +1,8 @@
-// The seed README's worked examples and DESIGN.md's decisions, pinned.
+// The seed README's worked examples and the decisions of docs/architecture.md#decisions, pinned.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { InstancePlan, planCluster } from "../components/plan";
+import { ConfigError, formatProblem } from "../components/problems";
 import { parseTopology } from "../components/topology";
 
 const plan = (raw: object, addresses: Record<string, string> = {}) => planCluster(parseTopology(raw), { addresses });
@@ -57,7 +58,7 @@ test("seed multi-node: 2 prefill + 2 decode nodes, 8 instances each, DP 16, mast
   }
 });
 
-test("decision 1: decode shifts serve, side-channel and DP-master ports by 1000; side channel adds the DP rank", () => {
+test("ports: decode shifts serve, side-channel and DP-master ports by 1000; side channel adds the DP rank", () => {
   const p = plan({ decode: { nodes: 2, instancesPerNode: 8, dpSize: 16 } });
   const i = of(p.instances, "decode-1")[3];
   assert.equal(i.port, 8300 + 1000 + 8 + 3);
@@ -66,7 +67,7 @@ test("decision 1: decode shifts serve, side-channel and DP-master ports by 1000;
   assert.equal(i.dpMasterPort, 6300 + 1000);
 });
 
-test("decision 2: no DP flags when dpSize is 1; vLLM's spelling when it is not", () => {
+test("DP ranks: no DP flags when dpSize is 1; vLLM's spelling when it is not", () => {
   const solo = plan({ prefill: { instancesPerNode: 2 } }).instances[0];
   assert.equal(solo.dpRank, null);
   assert.ok(!solo.argv.some((a) => a.startsWith("--data-parallel")));
@@ -75,13 +76,13 @@ test("decision 2: no DP flags when dpSize is 1; vLLM's spelling when it is not",
   assert.ok(!dp.argv.includes("--data-parallel-addr"));
 });
 
-test("decision 3: TP instances get consecutive modules; colocated decode takes the modules after prefill's", () => {
+test("HPU pinning: TP instances get consecutive modules; colocated decode takes the modules after prefill's", () => {
   const p = plan({ colocate: true, prefill: { instancesPerNode: 2, tpSize: 2, dpSize: 2 }, decode: { instancesPerNode: 4 }, router: { placement: "pd-0" } });
   assert.deepEqual(p.instances.map((i) => i.env.HABANA_VISIBLE_MODULES), ["0,1", "2,3", "4", "5", "6", "7"]);
   assert.deepEqual(p.instances.slice(0, 2).map((i) => argValue(i, "--tensor-parallel-size")), ["2", "2"]);
 });
 
-test("decision 4: hpu buffers add gaudi_gdr once and switch device-to-device on", () => {
+test("NIXL buffer device: hpu buffers add gaudi_gdr once and switch device-to-device on", () => {
   const table: Array<[object, string, string, string | undefined]> = [
     [{}, "rc,ud,ib", "false", undefined],
     [{ nixl: { bufferDevice: "hpu" } }, "rc,ud,ib,gaudi_gdr", "true", "0"],
@@ -96,7 +97,7 @@ test("decision 4: hpu buffers add gaudi_gdr once and switch device-to-device on"
   }
 });
 
-test("decision 5: kv-transfer-config is one JSON object per role", () => {
+test("kv-transfer-config: one JSON object per role", () => {
   const p = plan({ nixl: { backend: "LIBFABRIC" } });
   const cfg = (role: string) => JSON.parse(argValue(p.instances.find((i) => i.role === role)!, "--kv-transfer-config")!);
   assert.deepEqual(cfg("prefill"), { kv_connector: "NixlConnector", kv_role: "kv_producer", kv_buffer_device: "cpu", kv_connector_extra_config: { backends: ["LIBFABRIC"] } });
@@ -140,13 +141,34 @@ test("refusals: HPU capacity, side channels of TP workers, router placement", ()
     try {
       plan(raw);
     } catch (e) {
-      return (e as { problems: string[] }).problems;
+      return (e as ConfigError).problems.map((p) => formatProblem(p));
     }
     return [];
   };
   assert.match(refused({ prefill: { instancesPerNode: 8, tpSize: 2 } })[0], /^prefill\.instancesPerNode: .*16 HPUs, more than the 8 HPUs/);
   assert.match(refused({ colocate: true, prefill: { instancesPerNode: 6 }, decode: { instancesPerNode: 4 }, router: { placement: "pd-0" } })[0], /^colocate: .*10 HPUs per node/);
-  assert.match(refused({ prefill: { instancesPerNode: 2, tpSize: 2 } })[0], /^ports: prefill-0 port 4301 is used by both/);
+  assert.deepEqual(refused({ prefill: { instancesPerNode: 2, tpSize: 2 } }), [], "perEngine (the default) binds one port per instance");
+  const perWorker = refused({ prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } } });
+  assert.equal(perWorker.length, 1);
+  assert.match(perWorker[0], /^prefill\.nixl\.sideChannelLayout: prefill-0 port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1 \(NIXL side channel tp 0\); .*set perEngine.*dpSize 2/);
   assert.match(refused({ router: { placement: "decode-3" } })[0], /^router\.placement: no node named decode-3/);
   assert.match(refused({ router: { port: 8300, placement: "prefill-0" } })[0], /^ports: prefill-0 port 8300 is used by both prefill-0 prefill instance 0 \(serve\) and router/);
+});
+
+test("ports (side-channel layout): the seed's TP scenarios plan with one listener per engine; perTpWorker binds one per TP worker", () => {
+  for (const [instancesPerNode, tpSize] of [[4, 2], [2, 4]]) {
+    const p = plan({ prefill: { instancesPerNode, tpSize }, decode: { instancesPerNode, tpSize } });
+    for (const i of p.instances) {
+      assert.deepEqual(i.sideChannelPorts, [Number(i.env.VLLM_NIXL_SIDE_CHANNEL_PORT)], "env value + DP index 0");
+      assert.equal(i.sideChannelPort, i.sideChannelPorts[0]);
+      assert.equal(i.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perEngine");
+    }
+  }
+  const dp = plan({ decode: { nodes: 2, instancesPerNode: 4, tpSize: 2, dpSize: 8, nixl: { sideChannelLayout: "perTpWorker" } } });
+  const d = dp.instances.find((i) => i.role === "decode" && i.nodeRank === 1 && i.instance === 3)!;
+  // env value 4300 + 1000 + 8·1 + 3, DP rank 7, TP 2: 7·2 + 0 and 7·2 + 1 on top.
+  assert.deepEqual(d.sideChannelPorts, [5311 + 14, 5311 + 15]);
+  assert.equal(d.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perTpWorker");
+  const prefill = dp.instances.find((i) => i.role === "prefill")!;
+  assert.equal(prefill.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perEngine", "the layout is per role");
 });

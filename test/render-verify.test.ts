@@ -5,13 +5,14 @@ import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { planCluster } from "../components/plan";
 import { defaultVerifyRequests, instanceLabel, renderVerifyScript } from "../components/render/verifyScript";
-import { parseTopology, TopologyError } from "../components/topology";
+import { ConfigError, formatProblem } from "../components/problems";
+import { parseTopology } from "../components/topology";
 
 const problemsOf = (raw: unknown): readonly string[] => {
   try {
     parseTopology(raw);
   } catch (e) {
-    if (e instanceof TopologyError) return e.problems;
+    if (e instanceof ConfigError) return e.problems.map((p) => formatProblem(p));
     throw e;
   }
   return [];

@@ -43,7 +43,7 @@ export function renderVerifyScript(plan: ClusterPlan): string {
   return [
     [
       "#!/usr/bin/env bash",
-      `# gaudi-pd verify for the router on ${plan.router.host}: ${prefill.length} prefill and ${decode.length} decode instance(s), ${requests} request(s)`,
+      `# gaudi-pd verify for the router on ${plan.router.node}: ${prefill.length} prefill and ${decode.length} decode instance(s), ${requests} request(s)`,
       "# through the router. Each decode instance's vllm:nixl_bytes_transferred_count must grow by one per request it",
       "# decoded (vllm:request_success_total), its failed-transfer and failed-notification counters must not grow, and each",
       "# prefill instance must advertise its own node's side channel. Exit 0 verified, 1 one line per finding on stderr.",
