@@ -1,5 +1,6 @@
 // `gaudi-pd simulate --stack NAME`: the stack's whole topology on this machine behind the real vllm-router.
 import { CliError } from "./errors";
+import { shownValue } from "../components/problems";
 import { commandFlags, flagHelp, FlagSpec, flagValue, requiredFlag } from "./flags";
 import { planStack } from "./planCommand";
 import { runSimulation } from "./simulation";
@@ -25,7 +26,7 @@ ${flagHelp(SIMULATE_FLAGS)}`;
 
 function positiveInt(flag: string, value: string | undefined, dflt: number): number {
   if (value === undefined) return dflt;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError([`${flag}: must be a whole number of at least 1, got "${value}"`]);
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError([`${flag}: must be a whole number of at least 1, got ${shownValue(value)}`]);
   return Number(value);
 }
 
