@@ -110,10 +110,15 @@ export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw
   const nodeRank = intFlag("--node-rank", 0, 0);
   if (Number.isInteger(nodeRank) && Number.isInteger(nodeSize) && nodeRank >= nodeSize && nodeRank >= 0)
     problems.push(`--node-rank: must be less than --node-size (${nodeSize}), got ${nodeRank}`);
-  const nodeIp = flagValue(flags, "--node-ip") ?? "localhost";
-  const dpMasterIp = flagValue(flags, "--dp-master-ip") ?? "localhost";
-  for (const [flag, v] of [["--node-ip", nodeIp], ["--dp-master-ip", dpMasterIp]] as const)
-    if (!isHostAddress(v)) problems.push(`${flag}: must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(v)}`);
+  // A refused address is reported here once; planning goes on with the default so the other problems show too.
+  const address = (flag: string) => {
+    const v = flagValue(flags, flag) ?? "localhost";
+    if (isHostAddress(v)) return v;
+    problems.push(`${flag}: must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(v)}`);
+    return "localhost";
+  };
+  const nodeIp = address("--node-ip");
+  const dpMasterIp = address("--dp-master-ip");
   if (flags.has("--async") && role !== "decode") problems.push("--async: async scheduling is for --role decode only");
   if (flags.has("--json") && !flags.has("--dry-run")) problems.push("--json: only with --dry-run");
 

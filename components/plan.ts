@@ -1,6 +1,7 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
-import { ConfigError, Problem, problem } from "./problems";
+import { isHostAddress } from "./fieldTypes";
+import { ConfigError, Problem, problem, shownValue } from "./problems";
 import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
 /** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
@@ -327,6 +328,15 @@ function envProblems(topology: Topology): Problem[] {
   return problems;
 }
 
+/** Addresses bound by a caller (hosts, launch flags) reach scripts and argv: they must be addresses. */
+function addressProblems(options: PlanOptions): Problem[] {
+  const given: Array<[string, string]> = [
+    ...Object.entries(options.addresses ?? {}).map(([node, a]): [string, string] => [`addresses.${node}`, a]),
+    ...Object.entries(options.dpMaster ?? {}).map(([role, a]): [string, string] => [`dpMaster.${role}`, a ?? ""]),
+  ];
+  return given.filter(([, a]) => !isHostAddress(a)).map(([at, a]) => problem(at, `must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(a)}`));
+}
+
 function capacityProblems(topology: Topology): Problem[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
@@ -343,6 +353,8 @@ function capacityProblems(topology: Topology): Problem[] {
 
 /** Plan the whole cluster, refusing (ConfigError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
+  const bad = addressProblems(options);
+  if (bad.length) throw new ConfigError(bad);
   const addressOf = (name: string) => options.addresses?.[name] ?? name;
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];
