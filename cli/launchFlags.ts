@@ -23,6 +23,7 @@ export const LAUNCH_FLAGS: readonly FlagSpec[] = [
   { name: "--nixl-buffer-device", value: "DEVICE", help: "Buffer device - cpu or hpu (default: cpu)" },
   { name: "--nixl-backend", value: "BACKEND", help: "NIXL backend - UCX or LIBFABRIC (default: UCX)" },
   { name: "--ucx-tls", value: "TLS", help: "UCX transport layer (default: rc,ud,ib)" },
+  { name: "--nixl-side-channel-layout", value: "LAYOUT", help: "Side-channel ports vLLM binds - perEngine or perTpWorker (2025 builds) (default: perEngine)" },
   { name: "--max-model-len", value: "LENGTH", help: "Maximum model length (default: 8192)" },
   { name: "--max-num-batched-tokens", value: "TOKENS", help: "Maximum batched tokens (default: 8192)" },
   { name: "--max-num-seqs", value: "SEQS", help: "Maximum number of sequences (default: 256)" },
@@ -52,6 +53,7 @@ const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
   ["nixl.bufferDevice", "--nixl-buffer-device"],
   ["nixl.backend", "--nixl-backend"],
   ["nixl.ucxTls", "--ucx-tls"],
+  ["nixl.sideChannelLayout", "--nixl-side-channel-layout"],
   ["instancesPerNode", "--num-instances"],
   ["nodes", "--node-size"],
   ["tpSize", "--tp-size"],
@@ -98,8 +100,10 @@ export interface LaunchTarget {
 /** The launch target, the raw one-role topology the flags describe, and the problems found in the target flags. */
 export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw: Record<string, unknown>; problems: string[] } {
   const problems: string[] = [];
-  const role = (flagValue(flags, "--role") ?? "prefill") as Role;
-  if (role !== "prefill" && role !== "decode") problems.push(`--role: must be prefill or decode, got ${shownValue(role)}`);
+  const givenRole = flagValue(flags, "--role") ?? "prefill";
+  // A bad role is this one problem; planning goes on as prefill so it adds no second line about the config.
+  const role: Role = givenRole === "decode" ? "decode" : "prefill";
+  if (givenRole !== "prefill" && givenRole !== "decode") problems.push(`--role: must be prefill or decode, got ${shownValue(givenRole)}`);
   const intFlag = (name: string, dflt: number, min: number) => {
     const v = flagValue(flags, name);
     if (v === undefined) return dflt;
@@ -126,6 +130,7 @@ export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw
     bufferDevice: flagValue(flags, "--nixl-buffer-device"),
     backend: flagValue(flags, "--nixl-backend"),
     ucxTls: flagValue(flags, "--ucx-tls"),
+    sideChannelLayout: flagValue(flags, "--nixl-side-channel-layout"),
   };
   const roleBlock = {
     nodes: nodeSize,

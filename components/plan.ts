@@ -1,15 +1,17 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
 import { isHostAddress } from "./fieldTypes";
+import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
 import { Role, ROLES, RoleTopology, Topology } from "./topology";
+
+/** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (decision 1). */
+export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
 
 /** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
 export const NODE_PORT_STRIDE = 8;
 /** The decode role shifts its serve, side-channel and DP-master ports by this much (as the launcher does). */
 export const DECODE_PORT_SHIFT = 1000;
-/** The symbolic address of a dedicated router host until it is bound. */
-export const ROUTER_HOST = "router";
 
 export interface InstancePlan {
   readonly role: Role;
@@ -21,8 +23,10 @@ export interface InstancePlan {
   readonly dpRank: number | null;
   /** The `vllm serve --port`. */
   readonly port: number;
-  /** The side-channel port vLLM actually binds: the env value plus the DP rank; tpSize ports are reserved from it. */
+  /** The first side-channel port vLLM binds under the role's layout (`sideChannelPorts[0]`). */
   readonly sideChannelPort: number;
+  /** Every side-channel port it binds: one per engine, or one per TP worker (`nixl.sideChannelLayout`). */
+  readonly sideChannelPorts: readonly number[];
   readonly dpMasterAddress: string | null;
   readonly dpMasterPort: number | null;
   readonly hpuModules: readonly number[];
@@ -44,8 +48,8 @@ export interface NodePlan {
 }
 
 export interface RouterPlan {
-  /** The node it runs on, or `router` for a dedicated host. */
-  readonly host: string;
+  /** The node it runs on, or DEDICATED_ROUTER_NODE (`router`) for a dedicated host. */
+  readonly node: string;
   readonly address: string;
   readonly port: number;
   readonly prefillUrls: readonly string[];
@@ -71,7 +75,7 @@ const roleShift = (role: Role) => (role === "decode" ? DECODE_PORT_SHIFT : 0);
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
 export function nodeName(topology: Topology, role: Role, rank: number): string {
-  return topology.colocate ? `pd-${rank}` : `${role}-${rank}`;
+  return nodeNameOf(topology.colocate ? "pd" : role, rank);
 }
 
 /** The seed's port formulas (decision 1): serve, side-channel env value and DP master port of one instance. */
@@ -88,6 +92,14 @@ export function instancePorts(topology: Topology, role: Role, nodeRank: number, 
 /** DP rank of an instance (decision 2), or null when the role runs without data parallelism. */
 export function dpRankOf(r: RoleTopology, nodeRank: number, instance: number): number | null {
   return r.dpSize > 1 ? r.instancesPerNode * nodeRank + instance : null;
+}
+
+/** The side-channel ports an instance binds (decision 1): perEngine at env value + DP index; perTpWorker one per TP
+ *  worker at env value + dpRank·tpSize + tpRank. */
+export function sideChannelPortsOf(r: RoleTopology, envPort: number, dpRank: number | null): number[] {
+  const dp = dpRank ?? 0;
+  if (r.nixl.sideChannelLayout === "perEngine") return [envPort + dp];
+  return Array.from({ length: r.tpSize }, (_, tpRank) => envPort + dp * r.tpSize + tpRank);
 }
 
 /** HPU modules of an instance (decision 3); with colocate, decode takes the modules after prefill's. */
@@ -162,6 +174,7 @@ function instanceEnv(topology: Topology, r: RoleTopology, site: InstanceSite, si
     VLLM_SCALE_ADJUSTMENT: "0",
     VLLM_NIXL_SIDE_CHANNEL_HOST: site.sideChannelHost,
     VLLM_NIXL_SIDE_CHANNEL_PORT: String(sideChannelEnvPort),
+    [SIDE_CHANNEL_LAYOUT_ENV]: r.nixl.sideChannelLayout,
     UCX_TLS: ucxTlsOf(r),
     VLLM_NIXL_DEVICE_TO_DEVICE: String(r.nixl.bufferDevice === "hpu"),
     HABANA_VISIBLE_MODULES: modules.join(","),
@@ -225,6 +238,7 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
   const { port, sideChannelEnvPort, dpMasterPort } = instancePorts(topology, site.role, site.nodeRank, site.instance);
   const dpRank = dpRankOf(r, site.nodeRank, site.instance);
   const modules = hpuModulesOf(topology, site.role, site.instance);
+  const sideChannelPorts = sideChannelPortsOf(r, sideChannelEnvPort, dpRank);
   return {
     role: site.role,
     node: site.node,
@@ -232,7 +246,8 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
     instance: site.instance,
     dpRank,
     port,
-    sideChannelPort: sideChannelEnvPort + (dpRank ?? 0),
+    sideChannelPort: sideChannelPorts[0],
+    sideChannelPorts,
     dpMasterAddress: dpRank === null ? null : site.dpMasterAddress,
     dpMasterPort: dpRank === null ? null : dpMasterPort,
     hpuModules: modules,
@@ -254,7 +269,7 @@ export function routerArgv(topology: Topology, prefillUrls: readonly string[], d
   return [
     "vllm-router",
     "--vllm-pd-disaggregation",
-    "--host", rt.host,
+    "--host", rt.bindAddress,
     "--port", String(rt.port),
     "--prometheus-port", String(rt.metricsPort),
     "--prefill-policy", rt.prefillPolicy,
@@ -274,41 +289,59 @@ export interface Listener {
   readonly owner: string;
   /** The owner without its instance index (`prefill-0 prefill instances (serve)`): out-of-range ports are reported per group. */
   readonly group: string;
+  /** The role whose `nixl.sideChannelLayout` a collision of this port should name (perTpWorker side channels). */
+  readonly layoutOf?: Role;
+}
+
+/** The ports one instance listens on: serve, its side channel(s), and the DP master on DP rank 0. */
+export function instanceListeners(plan: ClusterPlan, i: InstancePlan, host: string): Listener[] {
+  const who = `${i.node} ${i.role} instance ${i.instance}`;
+  const group = `${i.node} ${i.role} instances`;
+  const r = plan.topology[i.role];
+  const perWorker = r.nixl.sideChannelLayout === "perTpWorker" && r.tpSize > 1;
+  const out: Listener[] = [{ host, port: i.port, owner: `${who} (serve)`, group: `${group} (serve)` }];
+  i.sideChannelPorts.forEach((port, k) => {
+    const what = `(NIXL side channel${perWorker ? ` tp ${k}` : ""})`;
+    out.push({ host, port, owner: `${who} ${what}`, group: `${group} ${what}`, ...(perWorker ? { layoutOf: i.role } : {}) });
+  });
+  if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master`, group: `${i.node} ${i.role} DP master` });
+  return out;
 }
 
 /** Every port the plan listens on, keyed by the host that runs it (`hostOf` maps a node name to a host). */
 export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string = (n) => n): Listener[] {
-  const out: Listener[] = [];
-  for (const i of plan.instances) {
-    const who = `${i.node} ${i.role} instance ${i.instance}`;
-    const group = `${i.node} ${i.role} instances`;
-    const host = hostOf(i.node);
-    out.push({ host, port: i.port, owner: `${who} (serve)`, group: `${group} (serve)` });
-    const tp = plan.topology[i.role].tpSize;
-    for (let k = 0; k < tp; k++) {
-      const what = `(NIXL side channel${tp > 1 ? ` tp ${k}` : ""})`;
-      out.push({ host, port: i.sideChannelPort + k, owner: `${who} ${what}`, group: `${group} ${what}` });
-    }
-    if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master`, group: `${i.node} ${i.role} DP master` });
-  }
-  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router", group: "router" });
-  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics", group: "router metrics" });
+  const out = plan.instances.flatMap((i) => instanceListeners(plan, i, hostOf(i.node)));
+  out.push({ host: hostOf(plan.router.node), port: plan.router.port, owner: "router", group: "router" });
+  out.push({ host: hostOf(plan.router.node), port: plan.topology.router.metricsPort, owner: "router metrics", group: "router metrics" });
   return out;
 }
 
-/** Lines naming every pair of listeners that share a host port, and every port out of 1024-65535. */
-export function portProblems(listeners: readonly Listener[]): Problem[] {
+/** What to change when a perTpWorker side channel collides: the layout, or DP so each instance's ports are spread. */
+function layoutHint(plan: ClusterPlan, role: Role): string {
+  const r = plan.topology[role];
+  const dp = r.dpSize > 1 ? "" : `, or use data parallelism (dpSize ${r.instancesPerNode * r.nodes}: each instance's ports then start at its DP rank × tpSize)`;
+  return `perTpWorker binds one side-channel port per TP worker; set perEngine if the vllm-gaudi build opens one listener per engine (current builds)${dp}`;
+}
+
+/** Every pair of listeners that share a host port, and every port out of 1024-65535. A collision of a perTpWorker side
+ *  channel is reported at the field that decides it. */
+export function portProblems(listeners: readonly Listener[], plan: ClusterPlan): Problem[] {
   const problems: Problem[] = [];
   const outside = new Map<string, number[]>();
   for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) outside.set(l.group, [...(outside.get(l.group) ?? []), l.port]);
   for (const [kind, ports] of outside)
     problems.push(problem("ports", `${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`));
-  const seen = new Map<string, string>();
+  const seen = new Map<string, Listener>();
   for (const l of listeners) {
     const key = `${l.host}:${l.port}`;
     const first = seen.get(key);
-    if (first) problems.push(problem("ports", `${l.host} port ${l.port} is used by both ${first} and ${l.owner}`));
-    else seen.set(key, l.owner);
+    if (!first) {
+      seen.set(key, l);
+      continue;
+    }
+    const role = l.layoutOf ?? first.layoutOf;
+    const clash = `${l.host} port ${l.port} is used by both ${first.owner} and ${l.owner}`;
+    problems.push(role ? problem(`${role}.nixl.sideChannelLayout`, `${clash}; ${layoutHint(plan, role)}`) : problem("ports", clash));
   }
   return problems;
 }
@@ -355,7 +388,7 @@ function capacityProblems(topology: Topology): Problem[] {
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
   const bad = addressProblems(options);
   if (bad.length) throw new ConfigError(bad);
-  const addressOf = (name: string) => options.addresses?.[name] ?? name;
+  const addressOf = (name: string) => options.addresses?.[name] ?? placeholderAddress(name);
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];
   const addNode = (rank: number, roles: Role[]) => {
@@ -379,17 +412,17 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
 
   const instances = nodes.flatMap((n) => n.instances);
   const urls = (role: Role) => instances.filter((i) => i.role === role).map((i) => `http://${addressOf(i.node)}:${i.port}`);
-  const routerHost = topology.router.placement === "dedicated" ? ROUTER_HOST : topology.router.placement;
-  if (routerHost !== ROUTER_HOST && !nodes.some((n) => n.name === routerHost))
-    throw new ConfigError([problem("router.placement", `no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`)]);
+  const routerNode = topology.router.placement === "dedicated" ? DEDICATED_ROUTER_NODE : topology.router.placement;
+  if (routerNode !== DEDICATED_ROUTER_NODE && !nodes.some((n) => n.name === routerNode))
+    throw new ConfigError([problem("router.placement", `no node named ${routerNode} (nodes: ${nodes.map((n) => n.name).join(", ")})`)]);
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
     nodes,
     instances,
-    router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
+    router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
-  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan))];
+  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan), plan)];
   if (refused.length) throw new ConfigError(refused);
   return plan;
 }

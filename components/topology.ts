@@ -2,6 +2,7 @@
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
 import { absolutePath, cloudId, commandName, envName, envValue, hostAddress, ipv4Cidr, loginName, modelId, optionalPath, plainText } from "./fieldTypes";
+import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
 
@@ -11,6 +12,9 @@ export type Role = (typeof ROLES)[number];
 export const ROUTER_POLICIES = ["random", "round_robin", "cache_aware", "power_of_two", "consistent_hash"] as const;
 export const NIXL_BACKENDS = ["UCX", "LIBFABRIC"] as const;
 export const BUFFER_DEVICES = ["cpu", "hpu"] as const;
+/** Which NIXL side-channel ports vLLM binds: one per engine (current vllm-gaudi) or one per TP worker (2025 builds). */
+export const SIDE_CHANNEL_LAYOUTS = ["perEngine", "perTpWorker"] as const;
+export type SideChannelLayout = (typeof SIDE_CHANNEL_LAYOUTS)[number];
 
 /** The pinned vllm-router release: the package the router host installs and the simulator runs. */
 export const VLLM_ROUTER_VERSION = "0.1.17";
@@ -41,6 +45,7 @@ const sharedShape = {
       bufferDevice: z.enum(BUFFER_DEVICES).optional(),
       backend: z.enum(NIXL_BACKENDS).optional(),
       ucxTls: z.string().max(256, "must be at most 256 characters").regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports").optional(),
+      sideChannelLayout: z.enum(SIDE_CHANNEL_LAYOUTS).optional(),
     })
     .optional(),
 };
@@ -61,7 +66,12 @@ const SHARED_DEFAULTS = {
   incConfig: null as string | null,
   recipeCacheDir: null as string | null,
   env: {} as Readonly<Record<string, string>>,
-  nixl: { bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number], backend: "UCX" as (typeof NIXL_BACKENDS)[number], ucxTls: "rc,ud,ib" },
+  nixl: {
+    bufferDevice: "cpu" as (typeof BUFFER_DEVICES)[number],
+    backend: "UCX" as (typeof NIXL_BACKENDS)[number],
+    ucxTls: "rc,ud,ib",
+    sideChannelLayout: "perEngine" as SideChannelLayout,
+  },
 };
 
 const roleSchema = z.strictObject({
@@ -113,7 +123,8 @@ const hostsInfraSchema = z.strictObject({
 const routerSchema = z.strictObject({
   port: port.default(9192),
   metricsPort: port.default(29000),
-  host: hostAddress.default("0.0.0.0"),
+  /** The address vllm-router binds (its `--host`); not a machine: where the router runs is `placement`. */
+  bindAddress: hostAddress.default("0.0.0.0"),
   prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   placement: z.string().min(1).max(64, "must be at most 64 characters").default("dedicated"),
@@ -218,6 +229,9 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
+/** Keys an earlier release spelled differently, and their names now. */
+const RENAMED_KEYS: Readonly<Record<string, string>> = { "router.host": "router.bindAddress" };
+
 function issueProblems(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
   // A record key that is refused, or any key that is not plain, is named in the message, never in the path.
   const last = issue.path.at(-1);
@@ -241,6 +255,8 @@ function issueMessages(issue: z.core.$ZodIssue, raw: unknown): Array<[string | n
       const valid = keysAt(issue.path, raw);
       return issue.keys.map((k) => {
         const near = nearestName(k, valid);
+        const renamed = RENAMED_KEYS[[...issue.path, k].join(".")];
+        if (renamed) return [k, `renamed to ${renamed}`];
         return [k, near ? `unknown key (did you mean "${near}"?)` : `unknown key (valid keys: ${valid.join(", ")})`];
       });
     }
@@ -346,8 +362,8 @@ export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.
 export function knownAddresses(t: Topology): Record<string, string> {
   if (t.infra?.kind !== "hosts") return {};
   const infra = t.infra;
-  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [`${key}-${rank}`, privateAddressOf(h)]));
-  if (infra.router) entries.push(["router", privateAddressOf(infra.router)]);
+  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [nodeNameOf(key, rank), privateAddressOf(h)]));
+  if (infra.router) entries.push([DEDICATED_ROUTER_NODE, privateAddressOf(infra.router)]);
   return Object.fromEntries(entries);
 }
 

@@ -50,7 +50,7 @@ async function claimPort(config: ServeConfig): Promise<void> {
 function describe(config: ServeConfig, modules: readonly number[]): string {
   const dp = config.dp ? `dp_rank=${config.dp.rank}/${config.dp.size} dp_master=${config.dp.address}:${config.dp.rpcPort}` : "dp=1";
   const kv = config.kv ? `${config.kv.role} engine_id=${config.kv.engineId} buffer=${config.kv.bufferDevice} backends=${config.kv.backends.join(",")}` : "no kv connector";
-  const channel = config.sideChannel ? `side_channel=${config.sideChannel.host}:${config.sideChannel.port}` : "no side channel";
+  const channel = config.sideChannel ? `side_channel=${config.sideChannel.host}:${config.sideChannel.ports.join(",")}` : "no side channel";
   return `role=${config.id.role} (${kv}) ${dp} tp=${config.tpSize} hpu_modules=[${modules.join(",")}] port=${config.port} ${channel}`;
 }
 
@@ -100,13 +100,16 @@ async function serve(argv: readonly string[]): Promise<void> {
 
   const blocks = config.kv && config.kv.role !== "kv_consumer" ? new PrefilledBlocks(blocksTtlMs) : null;
   if (config.kv && config.sideChannel) {
-    try {
-      const channel = await listenSideChannel({ ...config.sideChannel, engineId: config.kv.engineId, role: config.kv.role, self: config.id, blocks });
-      closers.push(() => channel.close());
-    } catch (e) {
-      die("nixl", "NIXL handshake listener failed to start", "zmq.error.ZMQError", (e as Error).message);
+    const { host, ports } = config.sideChannel;
+    for (const port of ports) {
+      try {
+        const channel = await listenSideChannel({ host, port, engineId: config.kv.engineId, role: config.kv.role, self: config.id, blocks });
+        closers.push(() => channel.close());
+      } catch (e) {
+        die("nixl", "NIXL handshake listener failed to start", "zmq.error.ZMQError", (e as Error).message);
+      }
     }
-    log("INFO", "nixl", `NIXL side channel listening on ${config.sideChannel.host}:${config.sideChannel.port} (VLLM_NIXL_SIDE_CHANNEL_PORT + DP rank)`);
+    log("INFO", "nixl", `NIXL side channel listening on ${host}:${ports.join(",")} (${ports.length > 1 ? "one per TP worker" : "one per engine"})`);
   }
 
   if (config.dp) {

@@ -40,8 +40,9 @@ export interface ServeConfig {
   readonly visibleModules: readonly number[];
   readonly dp: DpConfig | null;
   readonly kv: KvConfig | null;
-  /** The NIXL side channel this instance listens on (only with a kv connector). */
-  readonly sideChannel: { readonly host: string; readonly port: number } | null;
+  /** The NIXL side channel this instance listens on (only with a kv connector): `port` is the one it advertises
+   *  (remote_port), `ports` every port it binds under its layout. */
+  readonly sideChannel: { readonly host: string; readonly port: number; readonly ports: readonly number[] } | null;
   readonly id: InstanceId;
 }
 
@@ -75,6 +76,17 @@ const KV_FIELDS: Record<string, (v: unknown) => boolean> = {
 
 /** Options vLLM declares that the stand-in does not implement: refused rather than silently ignored. */
 const UNSUPPORTED = ["--headless", "--data-parallel-size-local", "--data-parallel-start-rank", "--data-parallel-hybrid-lb", "--config", "--uds", "--grpc", "--pipeline-parallel-size"];
+
+/** The side-channel layout of the vllm-gaudi build stood in for; gaudi-pd's plan sets it on every instance. */
+export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
+
+/** Side-channel ports the build binds. perEngine (vLLM 0.21.0, nixl/scheduler.py): one handshake listener per engine at
+ *  VLLM_NIXL_SIDE_CHANNEL_PORT + data_parallel_index. perTpWorker (2025 vllm-gaudi): each TP worker listens at
+ *  VLLM_NIXL_SIDE_CHANNEL_PORT + dp_rank × tp_size + tp_rank. */
+function sideChannelPorts(layout: string, envPort: number, dpRank: number, tpSize: number): number[] {
+  if (layout === "perTpWorker") return Array.from({ length: tpSize }, (_, tpRank) => envPort + dpRank * tpSize + tpRank);
+  return [envPort + dpRank];
+}
 
 /** Thrown with every problem found, one line each. */
 export class ServeConfigError extends Error {
@@ -206,9 +218,11 @@ export function serveConfigOf(args: ParsedServeArgs, env: NodeJS.ProcessEnv): Se
   const channelHost = env.VLLM_NIXL_SIDE_CHANNEL_HOST ?? "localhost";
   const channelPortRaw = env.VLLM_NIXL_SIDE_CHANNEL_PORT ?? "5600";
   if (!/^\d+$/.test(channelPortRaw)) problems.push(`VLLM_NIXL_SIDE_CHANNEL_PORT: '${channelPortRaw}' is not a port number`);
-  // vLLM 0.21.0 (nixl/scheduler.py): side_channel_port = VLLM_NIXL_SIDE_CHANNEL_PORT + data_parallel_index (the DP rank).
-  const channelPort = Number(channelPortRaw) + (dp?.rank ?? 0);
-  if (kv !== null && (channelPort < 1 || channelPort > 65535)) problems.push(`NIXL side channel port ${channelPort} (VLLM_NIXL_SIDE_CHANNEL_PORT + DP rank) is not a TCP port`);
+  const layout = env[SIDE_CHANNEL_LAYOUT_ENV] ?? "perEngine";
+  if (layout !== "perEngine" && layout !== "perTpWorker") problems.push(`${SIDE_CHANNEL_LAYOUT_ENV}: '${layout}' is not perEngine or perTpWorker`);
+  const channelPorts = sideChannelPorts(layout, Number(channelPortRaw), dp?.rank ?? 0, Math.max(tpSize, 1));
+  const outside = channelPorts.filter((p) => p < 1 || p > 65535);
+  if (kv !== null && outside.length) problems.push(`NIXL side channel port ${outside[0]} (${layout} from VLLM_NIXL_SIDE_CHANNEL_PORT) is not a TCP port`);
 
   if (problems.length > 0) throw new ServeConfigError(problems);
   const host = str(options, "--host") ?? null;
@@ -223,7 +237,7 @@ export function serveConfigOf(args: ParsedServeArgs, env: NodeJS.ProcessEnv): Se
     visibleModules: modules,
     dp,
     kv,
-    sideChannel: kv === null ? null : { host: channelHost, port: channelPort },
+    sideChannel: kv === null ? null : { host: channelHost, port: channelPorts[0], ports: channelPorts },
     id: {
       role: kv === null ? "standalone" : ROLE_OF[kv.role],
       host: host !== null && host !== "0.0.0.0" && host !== "::" ? host : channelHost,

@@ -46,7 +46,7 @@ const CLI_CASES: Array<[string, string[], RegExp]> = [
   ["too few batched tokens for a bucket", ["launch", "--max-num-batched-tokens", "64"], /^gaudi-pd: error: --max-num-batched-tokens: must be at least 128 \(one prompt bucket\), got 64$/m],
   ["value given to a switch", ["launch", "--enforce-eager=yes"], /^gaudi-pd: error: --enforce-eager: takes no value$/m],
   ["serve and channel ports collide", ["launch", "--base-channel-port", "8300"], /^gaudi-pd: error: --base-port\/--base-channel-port\/--dp-master-port: prefill-0 port 8300 is used by both prefill-0 prefill instance 0 \(serve\) and prefill-0 prefill instance 0 \(NIXL side channel\)$/m],
-  ["TP workers' side channels collide", ["launch", "-n", "2", "-t", "2"], /^gaudi-pd: error: .*port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1/m],
+  ["TP workers' side channels collide", ["launch", "-n", "2", "-t", "2", "--nixl-side-channel-layout", "perTpWorker"], /^gaudi-pd: error: --nixl-side-channel-layout: .*port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1/m],
   ["plan without --stack", ["plan"], /^gaudi-pd: error: --stack: required/m],
   ["plan of a missing stack", ["plan", "--stack", "nope"], /^gaudi-pd: error: --stack: no Pulumi\.nope\.yaml in .* \(stacks: hosts, multi-node, single-node, tp2\)$/m],
   ["unknown command", ["frobnicate"], /^gaudi-pd: error: frobnicate: unknown command/m],
@@ -85,4 +85,12 @@ test("every problem of one input is reported at once", () => {
   const r2 = runCli(["launch", "-r", "decode", "-n", "2", "-d", "3", "--nixl-backend", "X", "--base-port", "1"]);
   assert.equal(r2.code, 2);
   assert.equal(r2.stderr.trim().split("\n").length, 2, r2.stderr);
+});
+
+test("a bad --role is one line in flag terms, never a second one about the config it would have made", () => {
+  for (const role of ["decoder", "router", "ports"]) {
+    const r = runCli(["launch", "--role", role, "--dry-run"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.deepEqual(r.stderr.trim().split("\n"), [`gaudi-pd: error: --role: must be prefill or decode, got "${role}"`]);
+  }
 });

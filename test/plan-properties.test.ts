@@ -7,16 +7,23 @@ import { parseTopology, ROLES } from "../components/topology";
 
 const RUNS = 2000;
 
-/** A role the seed's formulas can run: TP 1 or 2 (the side-channel stride leaves room for 2), within 8 HPUs. */
+/** A role the seed's formulas can run within 8 HPUs: any TP under the per-engine layout; under perTpWorker, TP > 1 needs DP
+ *  (the side-channel stride leaves no room for TP workers otherwise) and TP ≤ 2. */
 const roleArb = (maxHpus: number) =>
   fc
-    .record({ nodes: fc.integer({ min: 1, max: 4 }), tpSize: fc.constantFrom(1, 2), useDp: fc.boolean(), instances: fc.integer({ min: 1, max: 8 }) })
-    .map(({ nodes, tpSize, useDp, instances }) => {
-      const instancesPerNode = Math.max(1, Math.min(instances, Math.floor(maxHpus / tpSize)));
-      const dp = useDp || tpSize > 1;
-      return { nodes, tpSize, instancesPerNode, dpSize: dp ? instancesPerNode * nodes : 1 };
+    .record({
+      nodes: fc.integer({ min: 1, max: 4 }),
+      tpSize: fc.constantFrom(1, 2, 4),
+      useDp: fc.boolean(),
+      instances: fc.integer({ min: 1, max: 8 }),
+      sideChannelLayout: fc.constantFrom("perEngine", "perTpWorker"),
     })
-    .filter((r) => r.tpSize === 1 || r.dpSize > 1);
+    .map(({ nodes, tpSize, useDp, instances, sideChannelLayout }) => {
+      const instancesPerNode = Math.max(1, Math.min(instances, Math.floor(maxHpus / tpSize)));
+      const dp = useDp || (tpSize > 1 && sideChannelLayout === "perTpWorker");
+      return { nodes, tpSize, instancesPerNode, dpSize: dp ? instancesPerNode * nodes : 1, nixl: { sideChannelLayout } };
+    })
+    .filter((r) => r.nixl.sideChannelLayout === "perEngine" || r.tpSize <= 2);
 
 const topologyArb = fc.oneof(
   fc.record({ prefill: roleArb(8), decode: roleArb(8), placement: fc.constantFrom("dedicated", "prefill-0", "decode-0") }).map(({ prefill, decode, placement }) => ({
@@ -38,10 +45,14 @@ function portsByNode(plan: ClusterPlan): Map<string, number[]> {
   const add = (node: string, port: number) => byNode.set(node, [...(byNode.get(node) ?? []), port]);
   for (const i of plan.instances) {
     add(i.node, i.port);
-    for (let k = 0; k < plan.topology[i.role].tpSize; k++) add(i.node, i.sideChannelPort + k);
+    const r = plan.topology[i.role];
+    const env = Number(i.env.VLLM_NIXL_SIDE_CHANNEL_PORT);
+    const dp = i.dpRank ?? 0;
+    if (r.nixl.sideChannelLayout === "perEngine") add(i.node, env + dp);
+    else for (let k = 0; k < r.tpSize; k++) add(i.node, env + dp * r.tpSize + k);
     if (i.dpRank === 0 && i.dpMasterPort !== null) add(i.node, i.dpMasterPort);
   }
-  add(plan.router.host, plan.router.port);
+  add(plan.router.node, plan.router.port);
   return byNode;
 }
 

@@ -147,7 +147,28 @@ test("refusals: HPU capacity, side channels of TP workers, router placement", ()
   };
   assert.match(refused({ prefill: { instancesPerNode: 8, tpSize: 2 } })[0], /^prefill\.instancesPerNode: .*16 HPUs, more than the 8 HPUs/);
   assert.match(refused({ colocate: true, prefill: { instancesPerNode: 6 }, decode: { instancesPerNode: 4 }, router: { placement: "pd-0" } })[0], /^colocate: .*10 HPUs per node/);
-  assert.match(refused({ prefill: { instancesPerNode: 2, tpSize: 2 } })[0], /^ports: prefill-0 port 4301 is used by both/);
+  assert.deepEqual(refused({ prefill: { instancesPerNode: 2, tpSize: 2 } }), [], "perEngine (the default) binds one port per instance");
+  const perWorker = refused({ prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } } });
+  assert.equal(perWorker.length, 1);
+  assert.match(perWorker[0], /^prefill\.nixl\.sideChannelLayout: prefill-0 port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1 \(NIXL side channel tp 0\); .*set perEngine.*dpSize 2/);
   assert.match(refused({ router: { placement: "decode-3" } })[0], /^router\.placement: no node named decode-3/);
   assert.match(refused({ router: { port: 8300, placement: "prefill-0" } })[0], /^ports: prefill-0 port 8300 is used by both prefill-0 prefill instance 0 \(serve\) and router/);
+});
+
+test("decision 1 (corrected): the seed's TP scenarios plan with one listener per engine; perTpWorker binds one per TP worker", () => {
+  for (const [instancesPerNode, tpSize] of [[4, 2], [2, 4]]) {
+    const p = plan({ prefill: { instancesPerNode, tpSize }, decode: { instancesPerNode, tpSize } });
+    for (const i of p.instances) {
+      assert.deepEqual(i.sideChannelPorts, [Number(i.env.VLLM_NIXL_SIDE_CHANNEL_PORT)], "env value + DP index 0");
+      assert.equal(i.sideChannelPort, i.sideChannelPorts[0]);
+      assert.equal(i.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perEngine");
+    }
+  }
+  const dp = plan({ decode: { nodes: 2, instancesPerNode: 4, tpSize: 2, dpSize: 8, nixl: { sideChannelLayout: "perTpWorker" } } });
+  const d = dp.instances.find((i) => i.role === "decode" && i.nodeRank === 1 && i.instance === 3)!;
+  // env value 4300 + 1000 + 8·1 + 3, DP rank 7, TP 2: 7·2 + 0 and 7·2 + 1 on top.
+  assert.deepEqual(d.sideChannelPorts, [5311 + 14, 5311 + 15]);
+  assert.equal(d.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perTpWorker");
+  const prefill = dp.instances.find((i) => i.role === "prefill")!;
+  assert.equal(prefill.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perEngine", "the layout is per role");
 });

@@ -4,12 +4,13 @@ import * as assert from "node:assert/strict";
 import { ConfigError, formatProblem } from "../components/problems";
 import { deployProblems, knownAddresses, parseTopology } from "../components/topology";
 import { rawTopologyFromConfig, SECRET_PLACEHOLDER, stackFileSecretProblems } from "../components/stackConfig";
+import { planCluster } from "../components/plan";
 
 test("an empty config is the seed's defaults", () => {
   const t = parseTopology({});
   assert.equal(t.model, "ibm-research/PowerMoE-3b");
   assert.deepEqual(t.ports, { base: 8300, channelBase: 4300, dpMaster: 6300 });
-  assert.deepEqual(t.prefill.nixl, { bufferDevice: "cpu", backend: "UCX", ucxTls: "rc,ud,ib" });
+  assert.deepEqual(t.prefill.nixl, { bufferDevice: "cpu", backend: "UCX", ucxTls: "rc,ud,ib", sideChannelLayout: "perEngine" });
   for (const r of [t.prefill, t.decode]) {
     assert.deepEqual([r.nodes, r.instancesPerNode, r.tpSize, r.dpSize], [1, 1, 1, 1]);
     assert.deepEqual([r.maxModelLen, r.maxNumBatchedTokens, r.maxNumSeqs, r.enforceEager], [8192, 8192, 256, false]);
@@ -19,11 +20,11 @@ test("an empty config is the seed's defaults", () => {
 });
 
 test("a role block overrides shared settings, field by field, nixl included", () => {
-  const t = parseTopology({ maxModelLen: 4096, nixl: { bufferDevice: "hpu", ucxTls: "rc" }, decode: { maxModelLen: 2048, nixl: { ucxTls: "ud" } } });
+  const t = parseTopology({ maxModelLen: 4096, nixl: { bufferDevice: "hpu", ucxTls: "rc" }, decode: { maxModelLen: 2048, nixl: { ucxTls: "ud", sideChannelLayout: "perTpWorker" } } });
   assert.equal(t.prefill.maxModelLen, 4096);
   assert.equal(t.decode.maxModelLen, 2048);
-  assert.deepEqual(t.decode.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "ud" });
-  assert.deepEqual(t.prefill.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "rc" });
+  assert.deepEqual(t.decode.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "ud", sideChannelLayout: "perTpWorker" });
+  assert.deepEqual(t.prefill.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "rc", sideChannelLayout: "perEngine" });
 });
 
 test("config from the engine arrives as strings: JSON is decoded, other namespaces ignored, the token masked", () => {
@@ -76,4 +77,15 @@ test("schema and cross-field problems come together, without guesses built on re
   ]);
   // A refused nodes count would default to 1 and make dpSize look wrong: that guess is not reported.
   assert.deepEqual(problems({ decode: { nodes: "two", instancesPerNode: 8, dpSize: 16 } }), ['decode.nodes: must be a number, got "two"']);
+});
+
+test("router.host, renamed router.bindAddress, is refused with its new name; bindAddress is vllm-router's --host", () => {
+  assert.throws(() => parseTopology({ router: { host: "127.0.0.1" } }), (e: ConfigError) => {
+    assert.deepEqual(e.problems, [{ path: "router.host", message: "renamed to router.bindAddress" }]);
+    return true;
+  });
+  const t = parseTopology({ router: { bindAddress: "127.0.0.1" } });
+  assert.equal(t.router.bindAddress, "127.0.0.1");
+  const argv = planCluster(t).router.argv;
+  assert.equal(argv[argv.indexOf("--host") + 1], "127.0.0.1");
 });

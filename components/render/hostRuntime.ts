@@ -2,6 +2,7 @@
 // script with the verbs install | start | wait | stop | status (runtime in ./host/*.sh, data rendered here).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { systemdUnit, unitStateDir } from "../names";
 import { shellQuote } from "./shellQuote";
 
 /** One long-running process on the host: a vLLM instance or the router. */
@@ -57,11 +58,6 @@ const LAUNCHER = asset("launch.sh");
 const SUPERVISOR = asset("supervise.sh");
 const HEREDOC_END = "GAUDI_PD_EOF";
 
-/** The systemd unit name (before `@key.service`) of a host unit. */
-function systemdUnit(unit: string): string {
-  return `gaudi-pd-${unit}`;
-}
-
 /** A comment line: a value in it is already quoted, and a line break in the text cannot start a command. */
 const commentLine = (text: string) => (text ? `# ${text.replace(/[\r\n\u2028\u2029]/g, " ")}` : "#");
 
@@ -97,7 +93,7 @@ function heredocFunction(name: string, doc: string, text: string): string {
 
 /** The systemd template unit: instance `%i` is a service key. */
 function unitText(rt: HostRuntime): string {
-  const state = `${rt.stateDir}/${rt.unit}`;
+  const state = unitStateDir(rt.stateDir, rt.unit);
   return [
     `# gaudi-pd ${rt.unit}: one service per instance, ${systemdUnit(rt.unit)}@KEY.service. Written by the host script's install.`,
     "[Unit]",
@@ -128,7 +124,7 @@ function unitText(rt: HostRuntime): string {
 
 /** The whole host script. Pure: equal inputs give byte-identical output. */
 export function renderHostScript(rt: HostRuntime): string {
-  const state = `${rt.stateDir}/${rt.unit}`;
+  const state = unitStateDir(rt.stateDir, rt.unit);
   const sv = rt.services;
   const usage = [
     "#",

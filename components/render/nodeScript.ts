@@ -1,6 +1,6 @@
 // The host script of one node: its vLLM instances, laid out exactly as the cluster plan says.
 import { ClusterPlan, InstancePlan, listenersOf, NodePlan, planCluster } from "../plan";
-import { hfTokenFile } from "./hostCommands";
+import { hfTokenFile, instanceService } from "../names";
 import { renderHostScript } from "./hostRuntime";
 import { shellQuote } from "./shellQuote";
 
@@ -42,7 +42,7 @@ export function renderNodeScript(plan: ClusterPlan, node: string, addresses?: Re
     // The router is rendered by its own script, even when it is placed on this node.
     ports: listenersOf(p).filter((l) => l.host === n.name && !l.owner.startsWith("router")).map((l) => l.port),
     services: n.instances.map((i) => ({
-      key: `${i.role}-${i.instance}`,
+      key: instanceService(i.role, i.instance),
       description: `${n.name} ${i.role} instance ${i.instance}`,
       summary: summary(p, i),
       port: i.port,

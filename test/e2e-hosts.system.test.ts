@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
-import { scriptCommands, scriptPath } from "../components/render/hostCommands";
+import { scriptPath } from "../components/names";
+import { scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
 import { parseTopology } from "../components/topology";
@@ -13,6 +14,7 @@ import { STAND_IN } from "../sim/standIn";
 import { completionRequest, type Endpoint, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
 import { RunResult } from "../cli/processes";
 import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
+import { assertHostsClean, Baseline, listenerPid, listeners, strangers, takeBaseline } from "./harness/hostState";
 
 const REPO = path.resolve(__dirname, "..");
 /** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
@@ -22,8 +24,7 @@ const MODEL = "ibm-research/PowerMoE-3b";
 const ROUTER_PORT = 9192;
 
 let hosts: TestHosts;
-/** Per host, the harness's own processes (init, sshd): anything else after delete is a leftover. */
-const baseline = new Map<string, Set<number>>();
+let baseline: Baseline;
 
 function addresses(): Record<string, string> {
   return Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address]));
@@ -64,52 +65,9 @@ async function deleteEverywhere(plan: ClusterPlan): Promise<void> {
 
 const show = (what: string, r: RunResult) => `${what} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 
-function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-  } catch {
-    return "";
-  }
-}
-
-/** Pids of a host that are neither the harness's nor already gone (zombies and exited sessions excluded). */
-async function strangers(host: string): Promise<number[]> {
-  return (await hosts.pids(host)).filter((pid) => !baseline.get(host)?.has(pid) && cmdline(pid) !== "");
-}
-
-/** Listening TCP and bound UDP sockets of a host other than its sshd. */
-async function listeners(host: string): Promise<string[]> {
-  const r = await hosts.netnsExec(host, ["ss", "-Hltnup"]);
-  assert.equal(r.code, 0, r.stderr);
-  const sshd = `${hosts.host(host).address}:22 `;
-  return r.stdout.split("\n").filter((l) => l.trim() && !l.includes(sshd));
-}
-
-/** After delete, every host is back to its harness processes and its sshd port; SSH sessions may take a moment to exit. */
-async function assertHostsClean(): Promise<void> {
-  for (const n of NODES) {
-    const host = hostOf(n);
-    let left: number[] = [];
-    for (let t = 0; t < 30; t++) {
-      left = await strangers(host);
-      if (!left.length) break;
-      await sleep(100);
-    }
-    assert.deepEqual(left.map((p) => `${p} ${cmdline(p)}`), [], `processes left on ${host}`);
-    assert.deepEqual(await listeners(host), [], `ports left bound on ${host}`);
-  }
-}
-
 /** The plan instance serving `address:port`. */
 function instanceAt(plan: ClusterPlan, address: string, port: number): InstancePlan | undefined {
   return plan.instances.find((i) => plan.nodes.find((n) => n.name === i.node)?.address === address && i.port === port);
-}
-
-/** The pid listening on a TCP port of a host, as the root PID namespace numbers it. */
-async function listenerPid(host: string, port: number): Promise<number | null> {
-  const r = await hosts.netnsExec(host, ["ss", "-Hltnp", `sport = :${port}`]);
-  const m = /pid=(\d+)/.exec(r.stdout);
-  return m ? Number(m[1]) : null;
 }
 
 before(async () => {
@@ -119,18 +77,7 @@ before(async () => {
   ].filter(([f]) => !fs.existsSync(f));
   if (missing.length) throw new Error(`e2e-hosts needs ${missing.map(([f, what]) => `${what} at ${f}`).join(" and ")}`);
   hosts = await TestHosts.start(NODES.map(hostOf), REPO);
-  // Take the baseline once the readiness SSH sessions have exited: two equal samples in a row.
-  for (const n of NODES) {
-    const host = hostOf(n);
-    let prev = "";
-    for (let t = 0; t < 50; t++) {
-      const now = (await hosts.pids(host)).sort().join(" ");
-      if (now === prev) break;
-      prev = now;
-      await sleep(100);
-    }
-    baseline.set(host, new Set(prev.split(" ").map(Number)));
-  }
+  baseline = await takeBaseline(hosts);
 });
 
 after(async () => {
@@ -154,9 +101,9 @@ test("every node comes up over SSH with install start wait, all nodes at once, t
     const host = hostOf(node.name);
     assert.ok(fs.existsSync(path.join(hosts.host(host).stateDir, `${node.name}.sh`)), `${scriptPath(HOST_STATE_DIR, node.name)} kept on ${host}`);
     // Each instance listens on its own host, at its planned port (and the checks delete relies on see it).
-    const bound = await listeners(host);
+    const bound = await listeners(hosts, host);
     for (const i of node.instances) assert.ok(bound.some((l) => l.includes(`:${i.port} `)), `${host} does not listen on ${i.port}:\n${bound.join("\n")}`);
-    assert.ok((await strangers(host)).length >= node.instances.length, `${host} runs no instance processes`);
+    assert.ok((await strangers(hosts, baseline, host)).length >= node.instances.length, `${host} runs no instance processes`);
   }
 });
 
@@ -199,7 +146,7 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
   const plan = plan1();
   const victim = plan.instances.find((i) => i.node === "prefill-1" && i.instance === 1)!;
   const host = hostOf(victim.node);
-  const killed = await listenerPid(host, victim.port);
+  const killed = await listenerPid(hosts, host, victim.port);
   assert.ok(killed, `nothing listens on ${hosts.host(host).address}:${victim.port}`);
   process.kill(killed, "SIGKILL");
   const t0 = Date.now();
@@ -209,7 +156,7 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
   let restarted: number | null = null;
   while (Date.now() - t0 < 30_000) {
     await sleep(500);
-    restarted = await listenerPid(host, victim.port);
+    restarted = await listenerPid(hosts, host, victim.port);
     if (!restarted || restarted === killed) continue;
     statuses = await Promise.all(prefillNodes.map((n) => hosts.ssh(hostOf(n), `bash ${scriptPath(plan.topology.stateDir, n)} status`)));
     if (statuses.every((r) => r.code === 0)) break;
@@ -223,7 +170,7 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
 
 test("delete on every host leaves no process and no bound port", async () => {
   await deleteEverywhere(plan1());
-  await assertHostsClean();
+  await assertHostsClean(hosts, baseline);
   for (const n of NODES) assert.equal(fs.existsSync(path.join(hosts.host(hostOf(n)).stateDir, `${n}.sh`)), false, `${n}.sh removed`);
 });
 
@@ -241,5 +188,5 @@ test("an instance that crashes at startup makes wait fail, naming it and showing
   assert.match(victimNode.stderr, new RegExp(`FAILED: .*decode.* instance 1 .*port ${victim.port}`), show("create on decode-1", victimNode));
   assert.match(victimNode.stderr, /VLLM_SIM_CRASH_AT_STARTUP/, `the log tail shows the stand-in's crash:\n${victimNode.stderr}`);
   await deleteEverywhere(plan);
-  await assertHostsClean();
+  await assertHostsClean(hosts, baseline);
 });

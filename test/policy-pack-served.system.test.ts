@@ -90,12 +90,12 @@ test("the server hands the remediation a plain token on stdin, and the pack send
 });
 
 test("a stack whose registered topology cannot be planned is reported against its PdServing", async () => {
-  const topology = parseTopology({ prefill: { instancesPerNode: 2, tpSize: 2 }, infra: { kind: "aws", ami: { id: "ami-0123abcd" }, sshCidrs: ["203.0.113.0/24"] } });
+  const topology = parseTopology({ prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } }, infra: { kind: "aws", ami: { id: "ami-0123abcd" }, sshCidrs: ["203.0.113.0/24"] } });
   const type = "gaudi-pd:index:PdServing";
   const serving = new pb.AnalyzerResource().setType(type).setName("gaudi-pd").setUrn(urn(type, "gaudi-pd")).setOptions(options()).setProperties(Struct.fromJavaScript({ topology }));
   const found = diagnostics(await call("analyzeStack", new pb.AnalyzeStackRequest().setResourcesList([serving])));
   assert.ok(
-    found.some(([policy, level, message]) => policy === "pd-plan-invariants" && level === pb.EnforcementLevel.MANDATORY && String(message).split("\n")[1].startsWith("gaudi-pd: ports: prefill-0 port 4301 is used by both")),
+    found.some(([policy, level, message]) => policy === "pd-plan-invariants" && level === pb.EnforcementLevel.MANDATORY && String(message).split("\n")[1].startsWith("gaudi-pd: prefill.nixl.sideChannelLayout: prefill-0 port 4301 is used by both")),
     JSON.stringify(found),
   );
 });
