@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
-import { addressesUsedBy, ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
+import { bindAddresses, ClusterPlan, ROUTER_HOST } from "./plan";
 import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
@@ -56,8 +56,12 @@ export class PdServing extends pulumi.ComponentResource {
       if (!h) throw new Error(`PdServing: no host named ${hostName} (hosts: ${[...byName.keys()].join(", ")})`);
       return h;
     };
-    // Only the addresses a script uses feed it, so replacing one machine re-renders only the scripts that name it.
-    const addresses = (names: readonly string[]) => pulumi.all(Object.fromEntries(names.map((n) => [n, hostOf(n).privateAddress])));
+    const routerHost = hostOf(plan.router.host);
+    const dedicated = plan.router.host === ROUTER_HOST;
+    // Every address bound once, in one plan; each script is then rendered from it (linear in nodes). A setting of one role
+    // still changes only that role's scripts. Preview's price: while one machine's address is unknown, so is every script.
+    const hostNames = [...plan.nodes.map((n) => n.name), ...(dedicated ? [ROUTER_HOST] : [])];
+    const bound = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, hostOf(n).privateAddress]))).apply((a) => bindAddresses(plan, a));
 
     const ready = (h: Host) =>
       new command.remote.Command(
@@ -86,13 +90,10 @@ export class PdServing extends pulumi.ComponentResource {
             { parent: this, dependsOn: gates[0], additionalSecretOutputs: ["stdout", "stderr"] },
           ),
         );
-      const script = addresses(addressesUsedBy(plan, node)).apply((a) => renderNodeScript(plan, node.name, a));
+      const script = bound.apply((p) => renderNodeScript(p, node.name));
       return serve(`${node.name}-serve`, h, scriptCommands(stateDir, node.name), script, gates);
     });
 
-    const routerHost = hostOf(plan.router.host);
-    const dedicated = plan.router.host === ROUTER_HOST;
-    const bound = addresses([...plan.nodes.map((n) => n.name), ...(dedicated ? [ROUTER_HOST] : [])]).apply((a) => planCluster(plan.topology, { addresses: a }));
     serve(`${ROUTER_HOST}-serve`, routerHost, scriptCommands(stateDir, ROUTER_HOST), bound.apply((p) => renderRouterScript(p)), [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
 
     this.endpoints = bound.apply((p) => ({ prefill: [...p.router.prefillUrls], decode: [...p.router.decodeUrls] }));

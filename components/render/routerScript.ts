@@ -1,7 +1,7 @@
 // The host script of the router: the pinned vllm-router in front of every prefill and decode instance.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ClusterPlan, planCluster, ROUTER_HOST } from "../plan";
+import { ClusterPlan, ROUTER_HOST } from "../plan";
 import { VLLM_ROUTER_VERSION } from "../topology";
 import { renderHostScript } from "./hostRuntime";
 
@@ -18,9 +18,8 @@ function localAddress(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-/** The router host's bash script (verbs install | start | wait | stop | status), re-planned first when addresses are given. */
-export function renderRouterScript(plan: ClusterPlan, addresses?: Readonly<Record<string, string>>): string {
-  const p = addresses ? planCluster(plan.topology, { addresses }) : plan;
+/** The router host's bash script (verbs install | start | wait | stop | status), from a plan whose addresses are bound. */
+export function renderRouterScript(p: ClusterPlan): string {
   const t = p.topology;
   const r = p.router;
   return renderHostScript({
