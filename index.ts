@@ -1,6 +1,7 @@
 // The Pulumi program: the stack's gaudi-pd config → one PdCluster. Bad config stops here, before any resource,
 // one line per problem and no stack trace.
 import * as pulumi from "@pulumi/pulumi";
+import { PROGRAM_CLUSTER } from "./components/names";
 import { PdCluster } from "./components/pdCluster";
 import { CONFIG_NAMESPACE, HF_TOKEN_KEY, rawTopologyFromConfig, SSH_PRIVATE_KEY_KEY } from "./components/stackConfig";
 import { ConfigError, formatProblem } from "./components/problems";
@@ -8,7 +9,7 @@ import { ConfigError, formatProblem } from "./components/problems";
 function build(): PdCluster {
   const config = new pulumi.Config(CONFIG_NAMESPACE);
   try {
-    return new PdCluster("gaudi-pd", {
+    return new PdCluster(PROGRAM_CLUSTER, {
       topology: rawTopologyFromConfig(pulumi.runtime.allConfig()),
       hfToken: config.getSecret(HF_TOKEN_KEY),
       sshPrivateKey: config.getSecret(SSH_PRIVATE_KEY_KEY),

@@ -24,6 +24,6 @@ export function clusterJson(stack: string, plan: ClusterPlan) {
     model: plan.topology.model,
     nodes: plan.nodes.map((n) => ({ name: n.name, roles: n.roles, rank: n.rank, address: n.address, hpuModules: n.hpuModules })),
     instances: plan.instances.map(instanceJson),
-    router: { host: plan.router.host, address: plan.router.address, port: plan.router.port, argv: plan.router.argv },
+    router: { node: plan.router.node, address: plan.router.address, port: plan.router.port, argv: plan.router.argv },
   };
 }

@@ -3,7 +3,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ClusterPlan, listenersOf, planCluster, portProblems, ROUTER_HOST } from "../components/plan";
+import { DEDICATED_ROUTER_NODE, ROUTER_UNIT } from "../components/names";
+import { ClusterPlan, listenersOf, planCluster, portProblems } from "../components/plan";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
 import { Topology } from "../components/topology";
@@ -27,6 +28,8 @@ export interface SimulationOptions {
   readonly progress: (line: string) => void;
   /** Changes the plan before it is rendered: tests use it to break the wiring on purpose. */
   readonly tamper?: (plan: ClusterPlan) => ClusterPlan;
+  /** Where the run's work directory (scripts, state, logs) is made; the system temp dir by default. */
+  readonly workRoot?: string;
 }
 
 export interface SimulationResult {
@@ -63,7 +66,7 @@ function simTopology(topology: Topology, workDir: string, name: string): Topolog
 
 function addressesOf(topology: Topology): Record<string, string> {
   const plan = planCluster(topology);
-  return Object.fromEntries([...plan.nodes.map((n) => [n.name, SIM_ADDRESS]), [ROUTER_HOST, SIM_ADDRESS]]);
+  return Object.fromEntries([...plan.nodes.map((n) => [n.name, SIM_ADDRESS]), [DEDICATED_ROUTER_NODE, SIM_ADDRESS]]);
 }
 
 /** Refuse a topology whose nodes cannot share one machine, before anything starts. */
@@ -82,7 +85,7 @@ function writeScripts(options: SimulationOptions, workDir: string): { nodes: Scr
     return { name, file };
   };
   const nodes = planCluster(options.topology).nodes.map((n) => write(n.name, renderNodeScript(planFor(n.name), n.name)));
-  return { nodes, router: write("router", renderRouterScript(planFor("router"))) };
+  return { nodes, router: write(ROUTER_UNIT, renderRouterScript(planFor(ROUTER_UNIT))) };
 }
 
 function routerPath(): string {
@@ -151,7 +154,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const problems = sharedHostProblems(options.topology);
   if (problems.length) throw new CliError(problems);
   const routerExe = routerPath();
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
+  const workDir = fs.mkdtempSync(path.join(options.workRoot ?? os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
   const { nodes, router } = writeScripts(options, workDir);
   const env = { PATH: `${path.dirname(routerExe)}:${process.env.PATH}`, GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs) };
   const all = [...nodes, router];

@@ -2,7 +2,8 @@
 // handed over as the same hosts GaudiNodes makes; reached directly or through a bastion.
 import * as pulumi from "@pulumi/pulumi";
 import { Host, hostInfos, hostRole, HostRole, sshConnection, SshTarget } from "./hosts";
-import { ClusterPlan, ROUTER_HOST } from "./plan";
+import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE } from "./names";
+import { ClusterPlan } from "./plan";
 import { ConfigError, problem } from "./problems";
 import { HostEntry, HostsInfra, privateAddressOf, Topology } from "./topology";
 
@@ -20,8 +21,23 @@ function hostsInfraOf(t: Topology): HostsInfra {
 }
 
 /** Where to log in to a listed host: its own user and port, else the infra's. */
-function sshTarget(infra: HostsInfra, entry: HostEntry): SshTarget {
+export function sshTarget(infra: HostsInfra, entry: HostEntry): SshTarget & { readonly host: string } {
   return { host: entry.address, user: entry.user ?? infra.sshUser, port: entry.port ?? infra.sshPort };
+}
+
+/** A machine of the plan and its entry in infra: every node, then the dedicated router host when there is one. */
+export interface ListedHost {
+  readonly role: HostRole;
+  readonly rank: number;
+  readonly node: string;
+  readonly entry: HostEntry;
+}
+
+/** The listed host of every plan node (parseTopology has checked each has one), and of the dedicated router. */
+export function listedHosts(plan: ClusterPlan, infra: HostsInfra): ListedHost[] {
+  const nodes = plan.nodes.map((node) => ({ role: hostRole(node), rank: node.rank, node: node.name, entry: infra[hostRole(node)][node.rank] }));
+  const router = plan.router.node === DEDICATED_ROUTER_NODE ? infra.router : undefined;
+  return router ? [...nodes, { role: "router", rank: 0, node: DEDICATED_ROUTER_NODE, entry: router }] : nodes;
 }
 
 export class ExistingHosts extends pulumi.ComponentResource {
@@ -30,20 +46,16 @@ export class ExistingHosts extends pulumi.ComponentResource {
 
   constructor(name: string, args: ExistingHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     const infra = hostsInfraOf(args.plan.topology);
-    super("gaudi-pd:index:ExistingHosts", name, {}, opts);
+    super(COMPONENT_TYPES.existingHosts, name, {}, opts);
     const proxy = infra.bastion ? sshTarget(infra, infra.bastion) : undefined;
-    const host = (role: HostRole, rank: number, hostName: string, entry: HostEntry): Host => ({
+    this.hosts = listedHosts(args.plan, infra).map(({ role, rank, node, entry }) => ({
       role,
       rank,
-      name: hostName,
+      name: node,
       privateAddress: pulumi.output(privateAddressOf(entry)),
       publicAddress: pulumi.output(entry.address),
       connection: sshConnection(sshTarget(infra, entry), args.sshPrivateKey, proxy),
-    });
-    // parseTopology has checked that every node has its listed host, and the router one when dedicated.
-    const nodes = args.plan.nodes.map((node) => host(hostRole(node), node.rank, node.name, infra[hostRole(node)][node.rank]));
-    const router = args.plan.router.host === ROUTER_HOST ? infra.router : undefined;
-    this.hosts = router ? [...nodes, host("router", 0, ROUTER_HOST, router)] : nodes;
+    }));
     this.registerOutputs({ hosts: hostInfos(this.hosts) });
   }
 }

@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Host, hostInfos, HostRole, hostRole, sshConnection } from "./hosts";
-import { ClusterPlan, ROUTER_HOST } from "./plan";
+import { childName, COMPONENT_TYPES, DEDICATED_ROUTER_NODE, eipName, machineName } from "./names";
+import { ClusterPlan } from "./plan";
 import { ConfigError, problem } from "./problems";
 import { AwsInfra, deployProblems, Topology } from "./topology";
 
@@ -77,10 +78,10 @@ export class GaudiNodes extends pulumi.ComponentResource {
   constructor(name: string, args: GaudiNodesArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan } = args;
     const infra = awsInfraOf(plan.topology);
-    super("gaudi-pd:index:GaudiNodes", name, {}, opts);
-    const provider = infra.region ? new aws.Provider(`${name}-aws`, { region: infra.region as aws.Region }, { parent: this }) : undefined;
+    super(COMPONENT_TYPES.gaudiNodes, name, {}, opts);
+    const provider = infra.region ? new aws.Provider(childName(name, "aws"), { region: infra.region as aws.Region }, { parent: this }) : undefined;
     const child = { parent: this, provider };
-    const tags = (host: string, role: HostRole, rank: number) => ({ Name: `${name}-${host}`, Role: role, Rank: String(rank) });
+    const tags = (node: string, role: HostRole, rank: number) => ({ Name: machineName(name, node), Role: role, Rank: String(rank) });
     const host = (role: HostRole, rank: number, hostName: string, privateAddress: pulumi.Output<string>, publicAddress: pulumi.Output<string>): Host => ({
       role,
       rank,
@@ -97,27 +98,27 @@ export class GaudiNodes extends pulumi.ComponentResource {
         : aws.ec2.getVpcOutput({ default: true }, child).id;
     const subnetId = infra.subnetId ? pulumi.output(infra.subnetId) : this.subnetOffering(infra, vpcId, child);
 
-    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId, description: "gaudi-pd: all traffic within the group; SSH and the router from configured CIDRs", tags: { Name: `${name}-sg` } }, child);
-    new aws.vpc.SecurityGroupIngressRule(`${name}-sg-self-in`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA, NIXL and DP traffic within the group" }, child);
-    new aws.vpc.SecurityGroupEgressRule(`${name}-sg-self-out`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA needs its own group as an egress target" }, child);
-    new aws.vpc.SecurityGroupEgressRule(`${name}-sg-all-out`, { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1", description: "packages, models, AWS APIs" }, child);
+    const sg = new aws.ec2.SecurityGroup(childName(name, "sg"), { vpcId, description: "gaudi-pd: all traffic within the group; SSH and the router from configured CIDRs", tags: { Name: childName(name, "sg") } }, child);
+    new aws.vpc.SecurityGroupIngressRule(childName(name, "sg-self-in"), { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA, NIXL and DP traffic within the group" }, child);
+    new aws.vpc.SecurityGroupEgressRule(childName(name, "sg-self-out"), { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA needs its own group as an egress target" }, child);
+    new aws.vpc.SecurityGroupEgressRule(childName(name, "sg-all-out"), { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1", description: "packages, models, AWS APIs" }, child);
     for (const o of openings(infra, plan.router.port))
-      new aws.vpc.SecurityGroupIngressRule(`${name}-${o.key}`, { securityGroupId: sg.id, cidrIpv4: o.cidr, ipProtocol: "tcp", fromPort: o.port, toPort: o.port, description: o.description }, child);
+      new aws.vpc.SecurityGroupIngressRule(childName(name, o.key), { securityGroupId: sg.id, cidrIpv4: o.cidr, ipProtocol: "tcp", fromPort: o.port, toPort: o.port, description: o.description }, child);
 
-    const pg = new aws.ec2.PlacementGroup(`${name}-pg`, { strategy: "cluster", tags: { Name: `${name}-pg` } }, child);
-    const key = new aws.ec2.KeyPair(`${name}-key`, { publicKey: infra.publicKey as string, tags: { Name: `${name}-key` } }, child);
+    const pg = new aws.ec2.PlacementGroup(childName(name, "pg"), { strategy: "cluster", tags: { Name: childName(name, "pg") } }, child);
+    const key = new aws.ec2.KeyPair(childName(name, "key"), { publicKey: infra.publicKey as string, tags: { Name: childName(name, "key") } }, child);
     const ami =
       "id" in infra.ami
         ? pulumi.output(infra.ami.id)
         : aws.ec2.getAmiOutput({ owners: [infra.ami.owner], mostRecent: true, filters: [{ name: "name", values: [infra.ami.name] }, { name: "state", values: ["available"] }] }, child).id;
     // EFA interfaces can only be asked for at launch, through a launch template.
     const efa = new aws.ec2.LaunchTemplate(
-      `${name}-efa`,
+      childName(name, "efa"),
       {
         description: "gaudi-pd: the EFA interfaces of a Gaudi node",
         metadataOptions: IMDS_V2,
         networkInterfaces: gaudiInterfaces(infra.efaInterfaces).map((slot) => ({ ...slot, subnetId, securityGroups: [sg.id], deleteOnTermination: "true" })),
-        tags: { Name: `${name}-efa` },
+        tags: { Name: childName(name, "efa") },
       },
       child,
     );
@@ -126,7 +127,7 @@ export class GaudiNodes extends pulumi.ComponentResource {
     const nodes: Host[] = plan.nodes.map((node) => {
       const role = hostRole(node);
       const instance = new aws.ec2.Instance(
-        node.name,
+        machineName(name, node.name),
         {
           ami,
           instanceType: infra.instanceType,
@@ -141,14 +142,14 @@ export class GaudiNodes extends pulumi.ComponentResource {
         child,
       );
       // With several interfaces AWS assigns no public IPv4 at launch: SSH reaches the node through an Elastic IP.
-      const eip = new aws.ec2.Eip(`${node.name}-eip`, { domain: "vpc", networkInterface: instance.primaryNetworkInterfaceId, tags: tags(node.name, role, node.rank) }, child);
+      const eip = new aws.ec2.Eip(eipName(name, node.name), { domain: "vpc", networkInterface: instance.primaryNetworkInterfaceId, tags: tags(node.name, role, node.rank) }, child);
       return host(role, node.rank, node.name, instance.privateIp, eip.publicIp);
     });
 
     const routers: Host[] = [];
-    if (plan.router.host === ROUTER_HOST) {
+    if (plan.router.node === DEDICATED_ROUTER_NODE) {
       const router = new aws.ec2.Instance(
-        ROUTER_HOST,
+        machineName(name, DEDICATED_ROUTER_NODE),
         {
           ami,
           instanceType: infra.routerInstanceType,
@@ -158,12 +159,12 @@ export class GaudiNodes extends pulumi.ComponentResource {
           associatePublicIpAddress: true,
           metadataOptions: IMDS_V2,
           rootBlockDevice: rootVolume,
-          tags: tags(ROUTER_HOST, "router", 0),
-          volumeTags: tags(ROUTER_HOST, "router", 0),
+          tags: tags(DEDICATED_ROUTER_NODE, "router", 0),
+          volumeTags: tags(DEDICATED_ROUTER_NODE, "router", 0),
         },
         child,
       );
-      routers.push(host("router", 0, ROUTER_HOST, router.privateIp, router.publicIp));
+      routers.push(host("router", 0, DEDICATED_ROUTER_NODE, router.privateIp, router.publicIp));
     }
 
     this.hosts = [...nodes, ...routers];

@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ExistingHosts } from "./existingHosts";
 import { GaudiNodes } from "./gaudiNodes";
 import { HostInfo, hostInfos } from "./hosts";
-import { ClusterPlan, planCluster, ROUTER_HOST } from "./plan";
+import { COMPONENT_TYPES } from "./names";
+import { ClusterPlan, planCluster } from "./plan";
 import { Endpoints, PdServing, tokenProblems } from "./pdServing";
 import { ConfigError, Problem, problem } from "./problems";
 import { deployProblems, parseTopology, Topology } from "./topology";
@@ -54,7 +55,7 @@ export class PdCluster extends pulumi.ComponentResource {
   constructor(name: string, args: PdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): a bad topology must not register even this component.
     const plan = deployablePlan(args);
-    super("gaudi-pd:index:PdCluster", name, {}, opts);
+    super(COMPONENT_TYPES.pdCluster, name, {}, opts);
     const sshPrivateKey = pulumi.secret(args.sshPrivateKey as pulumi.Input<string>);
     const machines =
       plan.topology.infra?.kind === "hosts"
@@ -64,7 +65,7 @@ export class PdCluster extends pulumi.ComponentResource {
 
     this.plan = plan;
     this.routerUrl = serving.routerUrl;
-    this.nodes = hostInfos(machines.hosts.filter((h) => h.name !== ROUTER_HOST));
+    this.nodes = hostInfos(machines.hosts.filter((h) => h.role !== "router"));
     this.endpoints = serving.endpoints;
     this.registerOutputs({ routerUrl: this.routerUrl, nodes: this.nodes, endpoints: this.endpoints });
   }

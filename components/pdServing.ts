@@ -4,7 +4,8 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
-import { bindAddresses, ClusterPlan, ROUTER_HOST } from "./plan";
+import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE, hfTokenName, readyName, ROUTER_UNIT, routerServeName, serveName } from "./names";
+import { bindAddresses, ClusterPlan } from "./plan";
 import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
@@ -14,7 +15,7 @@ import { Topology } from "./topology";
 export interface PdServingArgs {
   /** The cluster plan; the hosts' private addresses are bound here, so it may be the symbolic one. */
   readonly plan: ClusterPlan;
-  /** A host per plan node (by node name), plus `router` when the router is dedicated. */
+  /** A host per plan node (by node name), plus DEDICATED_ROUTER_NODE when the router is dedicated. */
   readonly hosts: readonly Host[];
   /** The Hugging Face token (a secret); given exactly when the topology has one. */
   readonly hfToken?: pulumi.Input<string>;
@@ -48,7 +49,7 @@ export class PdServing extends pulumi.ComponentResource {
     const { plan } = args;
     const problems = tokenProblems(plan.topology, args.hfToken !== undefined);
     if (problems.length) throw new ConfigError(problems);
-    super("gaudi-pd:index:PdServing", name, {}, opts);
+    super(COMPONENT_TYPES.pdServing, name, {}, opts);
     const { stateDir } = plan.topology;
     const byName = new Map(args.hosts.map((h) => [h.name, h]));
     const hostOf = (hostName: string): Host => {
@@ -56,16 +57,16 @@ export class PdServing extends pulumi.ComponentResource {
       if (!h) throw new Error(`PdServing: no host named ${hostName} (hosts: ${[...byName.keys()].join(", ")})`);
       return h;
     };
-    const routerHost = hostOf(plan.router.host);
-    const dedicated = plan.router.host === ROUTER_HOST;
+    const routerHost = hostOf(plan.router.node);
+    const dedicated = plan.router.node === DEDICATED_ROUTER_NODE;
     // Every address bound once, in one plan; each script is then rendered from it (linear in nodes). A setting of one role
     // still changes only that role's scripts. Preview's price: while one machine's address is unknown, so is every script.
-    const hostNames = [...plan.nodes.map((n) => n.name), ...(dedicated ? [ROUTER_HOST] : [])];
+    const hostNames = [...plan.nodes.map((n) => n.name), ...(dedicated ? [DEDICATED_ROUTER_NODE] : [])];
     const bound = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, hostOf(n).privateAddress]))).apply((a) => bindAddresses(plan, a));
 
     const ready = (h: Host) =>
       new command.remote.Command(
-        `${h.name}-ready`,
+        readyName(name, h.name),
         { connection: h.connection.apply((c) => ({ ...c, dialErrorLimit: -1 })), create: READY_COMMAND, logging: "none" },
         { parent: this, customTimeouts: { create: READY_TIMEOUT } },
       );
@@ -85,16 +86,16 @@ export class PdServing extends pulumi.ComponentResource {
       if (tokenFile)
         gates.push(
           new command.remote.Command(
-            `${node.name}-hf-token`,
+            hfTokenName(name, node.name),
             { connection: h.connection, ...hfTokenCommands(stateDir), stdin: tokenFile, logging: "none" },
             { parent: this, dependsOn: gates[0], additionalSecretOutputs: ["stdout", "stderr"] },
           ),
         );
       const script = bound.apply((p) => renderNodeScript(p, node.name));
-      return serve(`${node.name}-serve`, h, scriptCommands(stateDir, node.name), script, gates);
+      return serve(serveName(name, node.name), h, scriptCommands(stateDir, node.name), script, gates);
     });
 
-    serve(`${ROUTER_HOST}-serve`, routerHost, scriptCommands(stateDir, ROUTER_HOST), bound.apply((p) => renderRouterScript(p)), [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+    serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), bound.apply((p) => renderRouterScript(p)), [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
 
     this.endpoints = bound.apply((p) => ({ prefill: [...p.router.prefillUrls], decode: [...p.router.decodeUrls] }));
     this.routerUrl = pulumi.interpolate`http://${routerHost.publicAddress}:${plan.router.port}`;

@@ -1,5 +1,6 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
+import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
 import { ConfigError, Problem, problem } from "./problems";
 import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
@@ -10,8 +11,6 @@ export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
 export const NODE_PORT_STRIDE = 8;
 /** The decode role shifts its serve, side-channel and DP-master ports by this much (as the launcher does). */
 export const DECODE_PORT_SHIFT = 1000;
-/** The symbolic address of a dedicated router host until it is bound. */
-export const ROUTER_HOST = "router";
 
 export interface InstancePlan {
   readonly role: Role;
@@ -48,8 +47,8 @@ export interface NodePlan {
 }
 
 export interface RouterPlan {
-  /** The node it runs on, or `router` for a dedicated host. */
-  readonly host: string;
+  /** The node it runs on, or DEDICATED_ROUTER_NODE (`router`) for a dedicated host. */
+  readonly node: string;
   readonly address: string;
   readonly port: number;
   readonly prefillUrls: readonly string[];
@@ -77,7 +76,7 @@ const roleShift = (role: Role) => (role === "decode" ? DECODE_PORT_SHIFT : 0);
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
 export function nodeName(topology: Topology, role: Role, rank: number): string {
-  return topology.colocate ? `pd-${rank}` : `${role}-${rank}`;
+  return nodeNameOf(topology.colocate ? "pd" : role, rank);
 }
 
 /** The seed's port formulas (decision 1): serve, side-channel env value and DP master port of one instance. */
@@ -265,7 +264,7 @@ export function routerArgv(topology: Topology, prefillUrls: readonly string[], d
   return [
     "vllm-router",
     "--vllm-pd-disaggregation",
-    "--host", rt.host,
+    "--host", rt.bindAddress,
     "--port", String(rt.port),
     "--prometheus-port", String(rt.metricsPort),
     "--prefill-policy", rt.prefillPolicy,
@@ -307,8 +306,8 @@ export function instanceListeners(plan: ClusterPlan, i: InstancePlan, host: stri
 /** Every port the plan listens on, keyed by the host that runs it (`hostOf` maps a node name to a host). */
 export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string = (n) => n): Listener[] {
   const out = plan.instances.flatMap((i) => instanceListeners(plan, i, hostOf(i.node)));
-  out.push({ host: hostOf(plan.router.host), port: plan.router.port, owner: "router", group: "router" });
-  out.push({ host: hostOf(plan.router.host), port: plan.topology.router.metricsPort, owner: "router metrics", group: "router metrics" });
+  out.push({ host: hostOf(plan.router.node), port: plan.router.port, owner: "router", group: "router" });
+  out.push({ host: hostOf(plan.router.node), port: plan.topology.router.metricsPort, owner: "router metrics", group: "router metrics" });
   return out;
 }
 
@@ -413,7 +412,7 @@ export function bindAddresses(plan: ClusterPlan, addresses: Readonly<Record<stri
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
   const tooMany = strideProblems(topology);
   if (tooMany.length) throw new ConfigError(tooMany);
-  const addressOf = (name: string) => options.addresses?.[name] ?? name;
+  const addressOf = (name: string) => options.addresses?.[name] ?? placeholderAddress(name);
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];
   const addNode = (rank: number, roles: Role[]) => {
@@ -437,16 +436,16 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
 
   const instances = nodes.flatMap((n) => n.instances);
   const urls = (role: Role) => instances.filter((i) => i.role === role).map((i) => `http://${addressOf(i.node)}:${i.port}`);
-  const routerHost = topology.router.placement === "dedicated" ? ROUTER_HOST : topology.router.placement;
-  if (routerHost !== ROUTER_HOST && !nodes.some((n) => n.name === routerHost))
-    throw new ConfigError([problem("router.placement", `no node named ${routerHost} (nodes: ${nodes.map((n) => n.name).join(", ")})`)]);
+  const routerNode = topology.router.placement === "dedicated" ? DEDICATED_ROUTER_NODE : topology.router.placement;
+  if (routerNode !== DEDICATED_ROUTER_NODE && !nodes.some((n) => n.name === routerNode))
+    throw new ConfigError([problem("router.placement", `no node named ${routerNode} (nodes: ${nodes.map((n) => n.name).join(", ")})`)]);
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
     options,
     nodes,
     instances,
-    router: { host: routerHost, address: addressOf(routerHost), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
+    router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
   const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan), plan)];
   if (refused.length) throw new ConfigError(refused);

@@ -1,6 +1,7 @@
 // The cluster topology: the stack config `gaudi-pd:*` (or the CLI's flags) validated into one typed object.
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
+import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
 
@@ -123,7 +124,8 @@ const hostsInfraSchema = z.strictObject({
 const routerSchema = z.strictObject({
   port: port.default(9192),
   metricsPort: port.default(29000),
-  host: nonEmpty.default("0.0.0.0"),
+  /** The address vllm-router binds (its `--host`); not a machine: where the router runs is `placement`. */
+  bindAddress: nonEmpty.default("0.0.0.0"),
   prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   placement: nonEmpty.default("dedicated"),
@@ -218,6 +220,9 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
+/** Keys an earlier release spelled differently, and their names now. */
+const RENAMED_KEYS: Readonly<Record<string, string>> = { "router.host": "router.bindAddress" };
+
 function issueProblems(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
   const at = pathOf(issue.path);
   return issueMessages(issue, raw).map(([sub, message]) => problem(sub === null ? at : at ? `${at}.${sub}` : sub, message));
@@ -231,6 +236,8 @@ function issueMessages(issue: z.core.$ZodIssue, raw: unknown): Array<[string | n
       const valid = keysAt(issue.path, raw);
       return issue.keys.map((k) => {
         const near = nearestName(k, valid);
+        const renamed = RENAMED_KEYS[[...issue.path, k].join(".")];
+        if (renamed) return [k, `renamed to ${renamed}`];
         return [k, near ? `unknown key (did you mean "${near}"?)` : `unknown key (valid keys: ${valid.join(", ")})`];
       });
     }
@@ -321,8 +328,8 @@ export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.
 export function knownAddresses(t: Topology): Record<string, string> {
   if (t.infra?.kind !== "hosts") return {};
   const infra = t.infra;
-  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [`${key}-${rank}`, privateAddressOf(h)]));
-  if (infra.router) entries.push(["router", privateAddressOf(infra.router)]);
+  const entries = (["prefill", "decode", "pd"] as const).flatMap((key) => infra[key].map((h, rank) => [nodeNameOf(key, rank), privateAddressOf(h)]));
+  if (infra.router) entries.push([DEDICATED_ROUTER_NODE, privateAddressOf(infra.router)]);
   return Object.fromEntries(entries);
 }
 

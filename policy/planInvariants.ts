@@ -2,7 +2,8 @@
 // when listed hosts share a machine), DP ranks 0..dp-1 once each, HPU pins within the node and unshared,
 // and a serve command per planned node plus the router. All numbers come from plan.ts, never re-derived.
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { ClusterPlan, listenersOf, planCluster, portProblems, ROUTER_HOST } from "../components/plan";
+import { routerServeName, serveName } from "../components/names";
+import { ClusterPlan, listenersOf, planCluster, portProblems } from "../components/plan";
 import { ConfigError, formatProblem } from "../components/problems";
 import { knownAddresses, ROLES, Topology } from "../components/topology";
 import { missingTopology, registeredTopologies } from "./lib/topologies";
@@ -51,7 +52,8 @@ function missingServeCommands(plan: ClusterPlan, owner: PolicyResource, resource
   // A PdServing's commands are its children; without parent links (or for a PdCluster) any command counts.
   const ownedBy = (r: PolicyResource) => owner.type !== T.pdServing || !r.parent || r.parent === owner;
   const present = new Set(resources.filter((r) => r.type === T.remoteCommand && ownedBy(r)).map((r) => r.name));
-  const wanted = [...plan.nodes.map((n) => n.name), ROUTER_HOST].map((n) => `${n}-serve`);
+  // PdServing names its children after itself, and PdCluster gives its PdServing its own name.
+  const wanted = [...plan.nodes.map((n) => serveName(owner.name, n.name)), routerServeName(owner.name)];
   return wanted.filter((name) => !present.has(name)).map((name) => `${name}: the plan has this host but no ${T.remoteCommand} named ${name} serves it`);
 }
 

@@ -86,3 +86,11 @@ test("every problem of one input is reported at once", () => {
   assert.equal(r2.code, 2);
   assert.equal(r2.stderr.trim().split("\n").length, 2, r2.stderr);
 });
+
+test("a bad --role is one line in flag terms, never a second one about the config it would have made", () => {
+  for (const role of ["decoder", "router", "ports"]) {
+    const r = runCli(["launch", "--role", role, "--dry-run"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.deepEqual(r.stderr.trim().split("\n"), [`gaudi-pd: error: --role: must be prefill or decode, got "${role}"`]);
+  }
+});

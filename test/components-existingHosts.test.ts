@@ -23,10 +23,10 @@ test("hosts stack: only commands, on the listed machines; node outputs from the 
     { role: "decode", rank: 1, name: "decode-1", privateAddress: "192.0.2.13", publicAddress: "203.0.113.13" },
   ]);
   assert.equal(r.outputs.routerUrl, "http://203.0.113.20:9192");
-  const conn = connectionOf(r, "decode-1-serve");
+  const conn = connectionOf(r, "gaudi-pd-decode-1-serve");
   assert.deepEqual({ host: conn.host, user: conn.user, port: conn.port, proxy: conn.proxy }, { host: "203.0.113.13", user: "ubuntu", port: 22, proxy: undefined });
-  assert.equal(connectionOf(r, "router-serve").host, "203.0.113.20");
-  const script = reveal(named(r, "decode-1-serve").inputs.stdin) as string;
+  assert.equal(connectionOf(r, "gaudi-pd-router-serve").host, "203.0.113.20");
+  const script = reveal(named(r, "gaudi-pd-decode-1-serve").inputs.stdin) as string;
   assert.match(script, /--data-parallel-address 192\.0\.2\.12\b/);
   assert.match(script, /VLLM_NIXL_SIDE_CHANNEL_HOST=192\.0\.2\.13\b/);
 });
@@ -34,7 +34,7 @@ test("hosts stack: only commands, on the listed machines; node outputs from the 
 test("bastion: every connection goes through it as the connection's proxy, with the same key", async () => {
   const { config, secretKeys } = stackConfig("hosts", withInfra({ bastion: { address: "bastion.example.net", user: "jump", port: 2222 } }));
   const r = await runProgram(config, secretKeys);
-  for (const name of ["prefill-0-ready", "decode-1-serve", "router-serve", "decode-0-hf-token"]) {
+  for (const name of ["gaudi-pd-prefill-0-ready", "gaudi-pd-decode-1-serve", "gaudi-pd-router-serve", "gaudi-pd-decode-0-hf-token"]) {
     const conn = connectionOf(r, name);
     assert.deepEqual(conn.proxy, { host: "bastion.example.net", user: "jump", port: 2222, privateKey: TEST_PRIVATE_KEY, dialErrorLimit: 10, perDialTimeout: 15 }, name);
   }
@@ -51,7 +51,7 @@ test("per-host user and port override the infra's; a host without a private addr
   );
   const r = await runProgram(config, secretKeys);
   assert.deepEqual(
-    [connectionOf(r, "decode-0-serve"), connectionOf(r, "decode-1-serve")].map((c) => [c.host, c.user, c.port]),
+    [connectionOf(r, "gaudi-pd-decode-0-serve"), connectionOf(r, "gaudi-pd-decode-1-serve")].map((c) => [c.host, c.user, c.port]),
     [["203.0.113.12", "gaudi", 2200], ["192.0.2.13", "root", 22]],
   );
   assert.deepEqual((r.outputs.nodes as HostInfo[])[3], { role: "decode", rank: 1, name: "decode-1", privateAddress: "192.0.2.13", publicAddress: "192.0.2.13" });

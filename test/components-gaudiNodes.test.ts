@@ -47,10 +47,10 @@ test("multi-node: 2 prefill + 2 decode nodes × 8 instances (dp 16) and a dedica
     [TYPES.eip]: 4, // one per Gaudi node
     [TYPES.command]: 14, // (ready, hf-token, serve) × 4 + router-ready + router-serve
   });
-  assert.deepEqual(byType(r, TYPES.instance).map((i) => i.name).sort(), ["decode-0", "decode-1", "prefill-0", "prefill-1", "router"]);
+  assert.deepEqual(byType(r, TYPES.instance).map((i) => i.name).sort(), ["gaudi-pd-decode-0", "gaudi-pd-decode-1", "gaudi-pd-prefill-0", "gaudi-pd-prefill-1", "gaudi-pd-router"]);
   assert.deepEqual(
     byType(r, TYPES.command).map((c) => c.name).sort(),
-    ["decode-0", "decode-1", "prefill-0", "prefill-1"].flatMap((n) => [`${n}-hf-token`, `${n}-ready`, `${n}-serve`]).concat("router-ready", "router-serve").sort(),
+    ["decode-0", "decode-1", "prefill-0", "prefill-1"].flatMap((n) => [`gaudi-pd-${n}-hf-token`, `gaudi-pd-${n}-ready`, `gaudi-pd-${n}-serve`]).concat("gaudi-pd-router-ready", "gaudi-pd-router-serve").sort(),
   );
 });
 
@@ -82,7 +82,7 @@ test("security group: all traffic within itself, SSH and the router port only fr
   const lt = named(r, "gaudi-pd-efa");
   const ifaces = lt.inputs.networkInterfaces as Record<string, unknown>[];
   assert.ok(ifaces.every((i) => JSON.stringify(i.securityGroups) === JSON.stringify([sgId])));
-  assert.deepEqual(named(r, "router").inputs.vpcSecurityGroupIds, [sgId]);
+  assert.deepEqual(named(r, "gaudi-pd-router").inputs.vpcSecurityGroupIds, [sgId]);
 });
 
 test("security group: no router opening without routerCidrs, and nothing open to 0.0.0.0/0 unless configured", async () => {
@@ -108,7 +108,7 @@ test("every Gaudi instance: EFA interfaces on their own network cards, cluster p
   );
   assert.equal((lt.inputs.metadataOptions as Record<string, unknown>).httpTokens, "required");
   assert.deepEqual(byType(r, TYPES.placementGroup).map((p) => [p.name, p.inputs.strategy]), [["gaudi-pd-pg", "cluster"]]);
-  const gaudi = byType(r, TYPES.instance).filter((i) => i.name !== "router");
+  const gaudi = byType(r, TYPES.instance).filter((i) => i.name !== "gaudi-pd-router");
   assert.equal(gaudi.length, 4);
   for (const i of gaudi) {
     assert.equal(i.inputs.instanceType, "dl1.24xlarge");
@@ -121,11 +121,11 @@ test("every Gaudi instance: EFA interfaces on their own network cards, cluster p
     // The interfaces come from the launch template; an instance-level subnet or group would clash with them.
     assert.equal(i.inputs.subnetId, undefined);
     assert.equal(i.inputs.vpcSecurityGroupIds, undefined);
-    const [role, rank] = i.name.split("-");
-    assert.deepEqual(i.inputs.tags, { Name: `gaudi-pd-${i.name}`, Role: role, Rank: rank });
+    const [role, rank] = i.name.replace(/^gaudi-pd-/, "").split("-");
+    assert.deepEqual(i.inputs.tags, { Name: i.name, Role: role, Rank: rank });
     assert.deepEqual(named(r, `${i.name}-eip`).inputs.networkInterface, `eni-${i.name}`);
   }
-  const router = named(r, "router");
+  const router = named(r, "gaudi-pd-router");
   assert.equal(router.inputs.instanceType, "c6i.large");
   assert.equal(router.inputs.placementGroup, undefined);
   assert.equal((router.inputs.metadataOptions as Record<string, unknown>).httpTokens, "required");
@@ -141,8 +141,8 @@ test("configurable: instance type, EFA count, root volume, router instance type;
     editInfra({ instanceType: "dl1.24xlarge", efaInterfaces: 2, rootVolumeGb: 1000, routerInstanceType: "m7i.large", ami: { id: "ami-0fedcba987654321" } }),
   );
   assert.deepEqual((named(r, "gaudi-pd-efa").inputs.networkInterfaces as Record<string, unknown>[]).map((i) => i.networkCardIndex), [0, 1]);
-  assert.equal((named(r, "decode-1").inputs.rootBlockDevice as Record<string, unknown>).volumeSize, 1000);
-  assert.equal(named(r, "router").inputs.instanceType, "m7i.large");
+  assert.equal((named(r, "gaudi-pd-decode-1").inputs.rootBlockDevice as Record<string, unknown>).volumeSize, 1000);
+  assert.equal(named(r, "gaudi-pd-router").inputs.instanceType, "m7i.large");
   assert.ok(byType(r, TYPES.instance).every((i) => i.inputs.ami === "ami-0fedcba987654321"));
   assert.ok(!r.invokes.some((i) => i.token === "aws:ec2/getAmi:getAmi"));
 });
@@ -168,7 +168,7 @@ test("subnet: the default VPC's first subnet in a zone offering the instance typ
   assert.deepEqual(find(dflt, "getInstanceTypeOfferings"), [{ locationType: "availability-zone", filters: [{ name: "instance-type", values: ["dl1.24xlarge"] }] }]);
   assert.deepEqual(find(dflt, "getSubnets"), [{ filters: [{ name: "vpc-id", values: [DEFAULT_VPC] }, { name: "availability-zone", values: ZONES }] }]);
   assert.equal(named(dflt, "gaudi-pd-sg").inputs.vpcId, DEFAULT_VPC);
-  assert.equal(named(dflt, "router").inputs.subnetId, [...SUBNETS].sort()[0]);
+  assert.equal(named(dflt, "gaudi-pd-router").inputs.subnetId, [...SUBNETS].sort()[0]);
 
   const vpc = await run("multi-node", editInfra({ vpcId: "vpc-0mine" }));
   assert.deepEqual(find(vpc, "getVpc"), []);
@@ -179,7 +179,7 @@ test("subnet: the default VPC's first subnet in a zone offering the instance typ
   assert.deepEqual(find(subnet, "getSubnets"), []);
   assert.deepEqual(find(subnet, "getSubnet"), [{ id: "subnet-0given" }]);
   assert.equal(named(subnet, "gaudi-pd-sg").inputs.vpcId, "vpc-of-subnet");
-  assert.equal(named(subnet, "router").inputs.subnetId, "subnet-0given");
+  assert.equal(named(subnet, "gaudi-pd-router").inputs.subnetId, "subnet-0given");
 });
 
 test("infra.region gets its own AWS provider; without it the stack's aws:region applies", async () => {

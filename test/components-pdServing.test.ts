@@ -22,7 +22,7 @@ const rawOf = (stack: string) => rawTopologyFromConfig(readStackConfig(`${__dirn
 
 test("decode-1's script: DP master at decode-0's private address, NIXL side channel on its own", async () => {
   const r = await run("multi-node");
-  const script = stdinOf(r, "decode-1-serve");
+  const script = stdinOf(r, "gaudi-pd-decode-1-serve");
   const masters = [...script.matchAll(/--data-parallel-address (\S+)/g)].map((m) => m[1]);
   assert.equal(masters.length, 8);
   assert.ok(masters.every((a) => a === ip("decode-0")), masters.join(" "));
@@ -30,14 +30,14 @@ test("decode-1's script: DP master at decode-0's private address, NIXL side chan
   assert.equal(sideHosts.length, 8);
   assert.ok(sideHosts.every((a) => a === ip("decode-1")), sideHosts.join(" "));
   assert.ok(!script.includes(ip("prefill-0")) && !script.includes(ip("prefill-1")), "a decode script names no prefill address");
-  const prefill1 = stdinOf(r, "prefill-1-serve");
+  const prefill1 = stdinOf(r, "gaudi-pd-prefill-1-serve");
   assert.match(prefill1, new RegExp(`--data-parallel-address ${ip("prefill-0").replace(/\./g, "\\.")}\\b`));
   assert.match(prefill1, new RegExp(`VLLM_NIXL_SIDE_CHANNEL_HOST=${ip("prefill-1").replace(/\./g, "\\.")}\\b`));
 });
 
 test("the router's script lists every prefill and decode endpoint; endpoints and routerUrl are outputs", async () => {
   const r = await run("multi-node");
-  const script = stdinOf(r, "router-serve");
+  const script = stdinOf(r, "gaudi-pd-router-serve");
   const urls = (role: string) => [...script.matchAll(new RegExp(`--${role} (http://\\S+)`, "g"))].map((m) => m[1]);
   const expected = (node: string, base: number) => Array.from({ length: 8 }, (_, i) => `http://${ip(node)}:${base + i}`);
   assert.deepEqual(urls("prefill"), [...expected("prefill-0", 8300), ...expected("prefill-1", 8308)]);
@@ -55,49 +55,49 @@ test("commands: ready polls a booting host, the token goes first, serve carries 
   const r = await run("multi-node");
   const stateDir = "/var/lib/gaudi-pd";
   for (const node of ["prefill-0", "prefill-1", "decode-0", "decode-1"]) {
-    const ready = named(r, `${node}-ready`);
+    const ready = named(r, `gaudi-pd-${node}-ready`);
     assert.equal(ready.inputs.create, READY_COMMAND);
     assert.equal(ready.inputs.logging, "none");
     assert.equal((reveal(ready.inputs.connection) as { dialErrorLimit: number }).dialErrorLimit, -1);
     assert.deepEqual(ready.customTimeouts, { create: READY_TIMEOUT });
 
-    const token = named(r, `${node}-hf-token`);
+    const token = named(r, `gaudi-pd-${node}-hf-token`);
     assert.deepEqual({ create: token.inputs.create, delete: token.inputs.delete }, hfTokenCommands(stateDir));
     assert.equal(token.inputs.logging, "none");
-    assert.deepEqual(token.dependsOn, [`${node}-ready`]);
+    assert.deepEqual(token.dependsOn, [`gaudi-pd-${node}-ready`]);
     assert.deepEqual(token.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
 
-    const serve = named(r, `${node}-serve`);
+    const serve = named(r, `gaudi-pd-${node}-serve`);
     assert.deepEqual({ create: serve.inputs.create, delete: serve.inputs.delete }, scriptCommands(stateDir, node));
-    const script = stdinOf(r, `${node}-serve`);
+    const script = stdinOf(r, `gaudi-pd-${node}-serve`);
     assert.deepEqual(serve.inputs.triggers, [createHash("sha256").update(script).digest("hex")]);
     assert.equal(serve.deleteBeforeReplace, true);
     // Gated on its own host only: no serve waits for another, so every DP rank of a role starts together.
-    assert.deepEqual(serve.dependsOn.sort(), [`${node}-hf-token`, `${node}-ready`]);
+    assert.deepEqual(serve.dependsOn.sort(), [`gaudi-pd-${node}-hf-token`, `gaudi-pd-${node}-ready`]);
     assert.equal(serve.inputs.logging, "stdoutAndStderr");
     assert.equal((reveal(serve.inputs.connection) as { host: string }).host, mockAddresses(node).publicIp);
   }
-  const router = named(r, "router-serve");
+  const router = named(r, "gaudi-pd-router-serve");
   assert.deepEqual({ create: router.inputs.create, delete: router.inputs.delete }, scriptCommands(stateDir, "router"));
-  assert.deepEqual(router.dependsOn.sort(), ["decode-0-serve", "decode-1-serve", "prefill-0-serve", "prefill-1-serve", "router-ready"]);
+  assert.deepEqual(router.dependsOn.sort(), ["gaudi-pd-decode-0-serve", "gaudi-pd-decode-1-serve", "gaudi-pd-prefill-0-serve", "gaudi-pd-prefill-1-serve", "gaudi-pd-router-ready"]);
   assert.equal(router.deleteBeforeReplace, true);
   assert.equal((reveal(router.inputs.connection) as { host: string }).host, mockAddresses("router").publicIp);
 });
 
 test("router placed on a node: it runs there, after that node's serve, and no router machine or poll exists", async () => {
   const r = await run("single-node");
-  const router = named(r, "router-serve");
-  assert.deepEqual(router.dependsOn, ["pd-0-serve"]);
+  const router = named(r, "gaudi-pd-router-serve");
+  assert.deepEqual(router.dependsOn, ["gaudi-pd-pd-0-serve"]);
   assert.equal((reveal(router.inputs.connection) as { host: string }).host, mockAddresses("pd-0").publicIp);
-  assert.ok(!r.resources.some((x) => x.name === "router-ready" || x.name === "router"));
+  assert.ok(!r.resources.some((x) => x.name === "gaudi-pd-router-ready" || x.name === "gaudi-pd-router"));
   assert.equal(r.outputs.routerUrl, `http://${mockAddresses("pd-0").publicIp}:9192`);
 });
 
 test("without an HF token: no token command, serve gated on readiness alone", async () => {
   const r = await run("multi-node", (c) => delete c["gaudi-pd:hfToken"]);
   assert.ok(!byType(r, TYPES.command).some((c) => c.name.endsWith("-hf-token")));
-  assert.deepEqual(named(r, "decode-1-serve").dependsOn, ["decode-1-ready"]);
-  assert.ok(!stdinOf(r, "decode-1-serve").includes("hf-token.env"));
+  assert.deepEqual(named(r, "gaudi-pd-decode-1-serve").dependsOn, ["gaudi-pd-decode-1-ready"]);
+  assert.ok(!stdinOf(r, "gaudi-pd-decode-1-serve").includes("hf-token.env"));
 });
 
 test("decode-1's script does not change when a prefill address or a prefill setting changes", () => {

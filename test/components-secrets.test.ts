@@ -28,7 +28,7 @@ for (const stack of ["single-node", "multi-node", "hosts"]) {
       if (conn.proxy) assert.equal(conn.proxy.privateKey, TEST_PRIVATE_KEY);
     }
     const tokens = byType(r, TYPES.command).filter((c) => c.name.endsWith("-hf-token"));
-    const serves = byType(r, TYPES.command).filter((c) => c.name.endsWith("-serve") && c.name !== "router-serve");
+    const serves = byType(r, TYPES.command).filter((c) => c.name.endsWith("-serve") && c.name !== "gaudi-pd-router-serve");
     assert.deepEqual(tokens.map((t) => t.name.replace(/-hf-token$/, "")).sort(), serves.map((c) => c.name.replace(/-serve$/, "")).sort());
     for (const t of tokens) {
       assert.ok(isSecretValue(t.inputs.stdin), `${t.name}: stdin is a secret`);

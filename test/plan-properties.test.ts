@@ -52,7 +52,7 @@ function portsByNode(plan: ClusterPlan): Map<string, number[]> {
     else for (let k = 0; k < r.tpSize; k++) add(i.node, env + dp * r.tpSize + k);
     if (i.dpRank === 0 && i.dpMasterPort !== null) add(i.node, i.dpMasterPort);
   }
-  add(plan.router.host, plan.router.port);
+  add(plan.router.node, plan.router.port);
   return byNode;
 }
 

@@ -37,7 +37,7 @@ test("a token, a key or an AWS key in a command text or environment is refused, 
     environment: { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", HF_TOKEN: "literal-token-value", UCX_TLS: "rc,ud,ib" },
   });
   const out = messages(await validateResource(commandSecrets, r));
-  const fix = "deliver it on stdin as a pulumi.secret (as gaudi-pd's <node>-hf-token does), never in a command line or environment";
+  const fix = "deliver it on stdin as a pulumi.secret (as gaudi-pd's <cluster>-<node>-hf-token does), never in a command line or environment";
   assert.deepEqual(out, [
     `pd-0-serve: create carries a Hugging Face token; ${fix}`,
     `pd-0-serve: create carries an HF_TOKEN assignment with a literal value; ${fix}`,

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { planInvariants } from "../policy/planInvariants";
+import { DEDICATED_ROUTER_NODE, routerServeName, serveName } from "../components/names";
 import { parseTopology, Topology } from "../components/topology";
 import { messages, TestResource, validateStack } from "./helpers/policyHarness";
 
@@ -10,10 +11,11 @@ const role = { nodes: 2, instancesPerNode: 8, dpSize: 16 };
 const aws = { kind: "aws", ami: { owner: "amazon", name: "Deep Learning AMI Habana*" }, sshCidrs: ["203.0.113.0/24"] };
 const multiNode = parseTopology({ prefill: role, decode: role, infra: aws });
 
-/** A PdServing that registered `topology`, with a serve command per host name given. */
-function deployment(topology: Topology | undefined, hosts: string[]): TestResource[] {
-  const owner: TestResource = { type: SERVING, name: "gaudi-pd", props: topology === undefined ? { routerUrl: "http://x:9192" } : { topology } };
-  const commands = hosts.map((h) => ({ type: "command:remote:Command", name: `${h}-serve`, parent: "gaudi-pd", props: { create: "bash x" } }));
+/** A PdServing named `name` that registered `topology`, with a serve command per host name given. */
+function deployment(topology: Topology | undefined, hosts: string[], name = "gaudi-pd"): TestResource[] {
+  const owner: TestResource = { type: SERVING, name, props: topology === undefined ? { routerUrl: "http://x:9192" } : { topology } };
+  const commandName = (h: string) => (h === DEDICATED_ROUTER_NODE ? routerServeName(name) : serveName(name, h));
+  const commands = hosts.map((h) => ({ type: "command:remote:Command", name: commandName(h), parent: name, props: { create: "bash x" } }));
   return [owner, ...commands];
 }
 const allHosts = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"];
@@ -24,7 +26,14 @@ test("the seed's multi-node topology with a serve command per host passes", asyn
 
 test("a planned host without its serve command is named", async () => {
   assert.deepEqual(messages(await validateStack(planInvariants, deployment(multiNode, allHosts.filter((h) => h !== "decode-1")))), [
-    "gaudi-pd: decode-1-serve: the plan has this host but no command:remote:Command named decode-1-serve serves it",
+    "gaudi-pd: gaudi-pd-decode-1-serve: the plan has this host but no command:remote:Command named gaudi-pd-decode-1-serve serves it",
+  ]);
+});
+
+test("two clusters in one stack: each is checked against its own commands, by its own name", async () => {
+  const both = [...deployment(multiNode, allHosts, "east"), ...deployment(multiNode, allHosts.filter((h) => h !== "router"), "west")];
+  assert.deepEqual(messages(await validateStack(planInvariants, both)), [
+    "west: west-router-serve: the plan has this host but no command:remote:Command named west-router-serve serves it",
   ]);
 });
 

@@ -51,14 +51,14 @@ async function runPack(inputs: TestResource[], outputs: TestResource[]): Promise
 }
 
 const STACKS = {
-  "single-node": { applied: ["sg-ingress-from-configured-cidrs", "nixl-ucx-transports-on-efa", "pd-plan-invariants"], advisories: ["gaudi-generation: pd-0", "nixl-ucx-transports-on-efa: gaudi-pd"] },
+  "single-node": { applied: ["sg-ingress-from-configured-cidrs", "nixl-ucx-transports-on-efa", "pd-plan-invariants"], advisories: ["gaudi-generation: gaudi-pd-pd-0", "nixl-ucx-transports-on-efa: gaudi-pd"] },
   "multi-node": {
     applied: ["sg-ingress-from-configured-cidrs", "efa-cluster-placement", "nixl-ucx-transports-on-efa", "pd-plan-invariants"],
-    advisories: ["gaudi-generation: prefill-0", "gaudi-generation: prefill-1", "gaudi-generation: decode-0", "gaudi-generation: decode-1", "nixl-ucx-transports-on-efa: gaudi-pd"],
+    advisories: ["gaudi-generation: gaudi-pd-prefill-0", "gaudi-generation: gaudi-pd-prefill-1", "gaudi-generation: gaudi-pd-decode-0", "gaudi-generation: gaudi-pd-decode-1", "nixl-ucx-transports-on-efa: gaudi-pd"],
   },
   tp2: {
     applied: ["sg-ingress-from-configured-cidrs", "efa-cluster-placement", "nixl-ucx-transports-on-efa", "pd-plan-invariants"],
-    advisories: ["gaudi-generation: prefill-0", "gaudi-generation: decode-0", "gaudi-generation: decode-1", "nixl-ucx-transports-on-efa: gaudi-pd"],
+    advisories: ["gaudi-generation: gaudi-pd-prefill-0", "gaudi-generation: gaudi-pd-decode-0", "gaudi-generation: gaudi-pd-decode-1", "nixl-ucx-transports-on-efa: gaudi-pd"],
   },
   hosts: { applied: ["pd-plan-invariants"], advisories: [] },
 };

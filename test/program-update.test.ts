@@ -21,20 +21,20 @@ const runStack = (stack: string, edit?: (c: Record<string, unknown>) => void) =>
 test("decode.maxNumSeqs changed: only the decode serve commands change (and the router's stays put)", async () => {
   const before = await runStack("multi-node");
   const after = await runStack("multi-node", (c) => (decode(c).maxNumSeqs = 128));
-  assert.deepEqual(changed(before, after), ["decode-0-serve", "decode-1-serve"]);
+  assert.deepEqual(changed(before, after), ["gaudi-pd-decode-0-serve", "gaudi-pd-decode-1-serve"]);
   const resources = (r: Run) => JSON.stringify(r.resources.filter((x) => x.type !== TYPES.command).map((x) => [x.type, x.name, reveal(x.inputs)]));
   assert.equal(resources(after), resources(before), "no machine, group or rule changes");
 });
 
 test("a prefill setting changes only prefill serve commands; a shared one changes every serve but no readiness or token", async () => {
   const before = await runStack("multi-node");
-  assert.deepEqual(changed(before, await runStack("multi-node", (c) => (prefill(c).maxModelLen = 4096))), ["prefill-0-serve", "prefill-1-serve"]);
+  assert.deepEqual(changed(before, await runStack("multi-node", (c) => (prefill(c).maxModelLen = 4096))), ["gaudi-pd-prefill-0-serve", "gaudi-pd-prefill-1-serve"]);
   assert.deepEqual(changed(before, await runStack("multi-node", (c) => (c["gaudi-pd:logDir"] = "/data/logs"))), [
-    "decode-0-serve",
-    "decode-1-serve",
-    "prefill-0-serve",
-    "prefill-1-serve",
-    "router-serve",
+    "gaudi-pd-decode-0-serve",
+    "gaudi-pd-decode-1-serve",
+    "gaudi-pd-prefill-0-serve",
+    "gaudi-pd-prefill-1-serve",
+    "gaudi-pd-router-serve",
   ]);
 });
 

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { bindAddresses, ClusterPlan, planCluster } from "../components/plan";
-import { hfTokenFile } from "../components/render/hostCommands";
+import { hfTokenFile } from "../components/names";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
 import { shellQuote } from "../components/render/shellQuote";

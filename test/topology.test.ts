@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import { ConfigError, formatProblem } from "../components/problems";
 import { deployProblems, knownAddresses, parseTopology } from "../components/topology";
 import { rawTopologyFromConfig, SECRET_PLACEHOLDER, stackFileSecretProblems } from "../components/stackConfig";
+import { planCluster } from "../components/plan";
 
 test("an empty config is the seed's defaults", () => {
   const t = parseTopology({});
@@ -76,4 +77,15 @@ test("schema and cross-field problems come together, without guesses built on re
   ]);
   // A refused nodes count would default to 1 and make dpSize look wrong: that guess is not reported.
   assert.deepEqual(problems({ decode: { nodes: "two", instancesPerNode: 8, dpSize: 16 } }), ['decode.nodes: must be a number, got "two"']);
+});
+
+test("router.host, renamed router.bindAddress, is refused with its new name; bindAddress is vllm-router's --host", () => {
+  assert.throws(() => parseTopology({ router: { host: "127.0.0.1" } }), (e: ConfigError) => {
+    assert.deepEqual(e.problems, [{ path: "router.host", message: "renamed to router.bindAddress" }]);
+    return true;
+  });
+  const t = parseTopology({ router: { bindAddress: "127.0.0.1" } });
+  assert.equal(t.router.bindAddress, "127.0.0.1");
+  const argv = planCluster(t).router.argv;
+  assert.equal(argv[argv.indexOf("--host") + 1], "127.0.0.1");
 });

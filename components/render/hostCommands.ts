@@ -1,5 +1,6 @@
 // The command texts `remote.Command` runs on a host. Scripts arrive on stdin; secrets arrive on stdin too,
 // so no value worth hiding is ever part of a command line.
+import { hfTokenFile, scriptPath, secretsDir } from "../names";
 import { shellQuote } from "./shellQuote";
 
 /** Create and delete texts of one remote command. */
@@ -11,16 +12,6 @@ export interface CommandText {
 /** Run as root: directly when already root, through non-interactive sudo otherwise. */
 const AS_ROOT = 'S=""; [ "$(id -u)" = 0 ] || S="sudo -n"';
 
-/** Where the node or router script of `name` lives on its host. */
-export function scriptPath(stateDir: string, name: string): string {
-  return `${stateDir}/${name}.sh`;
-}
-
-/** The env file holding `HF_TOKEN=…`, mode 0600, read by the instances at start. */
-export function hfTokenFile(stateDir: string): string {
-  return `${stateDir}/secrets/hf-token.env`;
-}
-
 /** The token file's content; it only ever travels on stdin or is written straight to its 0600 file. */
 export function hfTokenEnv(token: string): string {
   return `HF_TOKEN=${token}\n`;
@@ -29,10 +20,10 @@ export function hfTokenEnv(token: string): string {
 /** Waits for a booting machine: succeeds once SSH answers and cloud-init (if any) has finished. */
 export const READY_COMMAND = "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi; echo ready";
 
-/** Upload the script from stdin, then `install start wait`; delete runs `stop` and removes it. */
-export function scriptCommands(stateDir: string, name: string): CommandText {
+/** Upload the script of host unit `unit` from stdin, then `install start wait`; delete runs `stop` and removes it. */
+export function scriptCommands(stateDir: string, unit: string): CommandText {
   const dir = shellQuote(stateDir);
-  const path = shellQuote(scriptPath(stateDir, name));
+  const path = shellQuote(scriptPath(stateDir, unit));
   return {
     create: `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path} install start wait`,
     delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} stop && $S rm -f ${path}; fi`,
@@ -42,7 +33,7 @@ export function scriptCommands(stateDir: string, name: string): CommandText {
 /** Write the HF token env file from stdin (mode 0600); delete removes it. */
 export function hfTokenCommands(stateDir: string): CommandText {
   const file = shellQuote(hfTokenFile(stateDir));
-  const dir = shellQuote(`${stateDir}/secrets`);
+  const dir = shellQuote(secretsDir(stateDir));
   return {
     create: `set -eu; ${AS_ROOT}; $S install -d -m 0700 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${file}`)}`,
     delete: `${AS_ROOT}; $S rm -f ${file}`,

@@ -2,6 +2,7 @@
 // script with the verbs install | start | wait | stop | status (runtime in ./host/*.sh, data rendered here).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { systemdUnit, unitStateDir } from "../names";
 import { shellQuote } from "./shellQuote";
 
 /** One long-running process on the host: a vLLM instance or the router. */
@@ -57,11 +58,6 @@ const LAUNCHER = asset("launch.sh");
 const SUPERVISOR = asset("supervise.sh");
 const HEREDOC_END = "GAUDI_PD_EOF";
 
-/** The systemd unit name (before `@key.service`) of a host unit. */
-function systemdUnit(unit: string): string {
-  return `gaudi-pd-${unit}`;
-}
-
 /** Paths and names that go into systemd units and file names unquoted must be plain. */
 function plainProblems(rt: HostRuntime): string[] {
   const problems: string[] = [];
@@ -106,7 +102,7 @@ function heredocFunction(name: string, doc: string, text: string): string {
 
 /** The systemd template unit: instance `%i` is a service key. */
 function unitText(rt: HostRuntime): string {
-  const state = `${rt.stateDir}/${rt.unit}`;
+  const state = unitStateDir(rt.stateDir, rt.unit);
   return [
     `# gaudi-pd ${rt.unit}: one service per instance, ${systemdUnit(rt.unit)}@KEY.service. Written by the host script's install.`,
     "[Unit]",
@@ -139,7 +135,7 @@ function unitText(rt: HostRuntime): string {
 export function renderHostScript(rt: HostRuntime): string {
   const problems = plainProblems(rt);
   if (problems.length) throw new Error(`cannot render the ${rt.unit} host script:\n${problems.join("\n")}`);
-  const state = `${rt.stateDir}/${rt.unit}`;
+  const state = unitStateDir(rt.stateDir, rt.unit);
   const sv = rt.services;
   const usage = [
     "#",

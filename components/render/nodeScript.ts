@@ -1,6 +1,6 @@
 // The host script of one node: its vLLM instances, laid out exactly as the cluster plan says.
 import { ClusterPlan, InstancePlan, instanceListeners, NodePlan } from "../plan";
-import { hfTokenFile } from "./hostCommands";
+import { hfTokenFile, instanceService } from "../names";
 import { renderHostScript } from "./hostRuntime";
 
 /** Bash `runtime_path` of a node: the vLLM command must already be installed on the host. */
@@ -40,7 +40,7 @@ export function renderNodeScript(p: ClusterPlan, node: string): string {
     // The router is rendered by its own script, even when it is placed on this node.
     ports: n.instances.flatMap((i) => instanceListeners(p, i, n.name)).map((l) => l.port),
     services: n.instances.map((i) => ({
-      key: `${i.role}-${i.instance}`,
+      key: instanceService(i.role, i.instance),
       description: `${n.name} ${i.role} instance ${i.instance}`,
       summary: summary(p, i),
       port: i.port,

@@ -1,4 +1,6 @@
-// The resource type tokens the pack looks at, in one place.
+// The resource type tokens the pack looks at, in one place; gaudi-pd's own come from the names module.
+import { COMPONENT_TYPES, REMOTE_COMMAND_TYPE } from "../../components/names";
+
 export const T = {
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
   securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
@@ -9,8 +11,8 @@ export const T = {
   placementGroup: "aws:ec2/placementGroup:PlacementGroup",
   networkInterface: "aws:ec2/networkInterface:NetworkInterface",
   networkInterfaceAttachment: "aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment",
-  remoteCommand: "command:remote:Command",
+  remoteCommand: REMOTE_COMMAND_TYPE,
   localCommand: "command:local:Command",
-  pdCluster: "gaudi-pd:index:PdCluster",
-  pdServing: "gaudi-pd:index:PdServing",
+  pdCluster: COMPONENT_TYPES.pdCluster,
+  pdServing: COMPONENT_TYPES.pdServing,
 } as const;

@@ -2,6 +2,7 @@
 // options) and invoke, with AWS answers fixed so two runs of the same program register the same values.
 import * as pulumi from "@pulumi/pulumi";
 import { Stack } from "@pulumi/pulumi/runtime/stack";
+import { COMPONENT_TYPES, REMOTE_COMMAND_TYPE } from "../../components/names";
 import { readStackConfig } from "../../components/stackConfig";
 
 /** How the mock monitor marks a secret value in the inputs it receives. */
@@ -11,10 +12,7 @@ const SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const TYPES = {
   stack: "pulumi:pulumi:Stack",
   provider: "pulumi:providers:aws",
-  pdCluster: "gaudi-pd:index:PdCluster",
-  gaudiNodes: "gaudi-pd:index:GaudiNodes",
-  existingHosts: "gaudi-pd:index:ExistingHosts",
-  pdServing: "gaudi-pd:index:PdServing",
+  ...COMPONENT_TYPES,
   instance: "aws:ec2/instance:Instance",
   eip: "aws:ec2/eip:Eip",
   launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
@@ -23,7 +21,7 @@ export const TYPES = {
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
   ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  command: "command:remote:Command",
+  command: REMOTE_COMMAND_TYPE,
 } as const;
 
 export interface Recorded {
@@ -35,8 +33,10 @@ export interface Recorded {
   readonly deleteBeforeReplace: boolean;
   readonly customTimeouts: pulumi.CustomTimeouts | undefined;
   readonly additionalSecretOutputs: string[];
-  /** The parent's name (components share theirs, `gaudi-pd`; the type chain in the URN tells them apart). */
+  /** The parent's name (a PdCluster's PdServing shares its name; the type chain in the URN tells them apart). */
   readonly parent: string | undefined;
+  /** The URN the engine gives it: the types of its parents (the stack left out) and its own, joined by `$`. */
+  readonly urn: string;
 }
 
 export interface Run {
@@ -66,10 +66,10 @@ export function plainStrings(v: unknown): string[] {
   return [];
 }
 
-/** Deterministic addresses per machine name: `prefill-1` → 10.0.1.11 private, 198.51.100.111 public. */
+/** Deterministic addresses per machine (or node) name: `gaudi-pd-prefill-1` and `prefill-1` → 10.1.0.11 private, 198.51.101.11 public. */
 const ROLE_OCTET: Record<string, number> = { prefill: 1, decode: 2, pd: 3, router: 4 };
 export function mockAddresses(name: string): { privateIp: string; publicIp: string } {
-  const m = /^(prefill|decode|pd|router)(?:-(\d+))?/.exec(name);
+  const m = /(?:^|-)(prefill|decode|pd|router)(?:-(\d+))?(?:-eip)?$/.exec(name);
   if (!m) return { privateIp: "10.9.9.9", publicIp: "198.51.100.250" };
   const role = ROLE_OCTET[m[1]];
   const rank = Number(m[2] ?? 0);
@@ -116,17 +116,26 @@ function resourceState(type: string, name: string, inputs: Record<string, unknow
 }
 
 const nameOf = (r: unknown) => (r as { __name?: string }).__name ?? "?";
+const typeOf = (r: unknown) => (r as { __pulumiType?: string }).__pulumiType ?? "?";
+
+/** The types of a resource's parents, outermost first, without the stack (URNs leave it out). */
+function parentTypes(parent: pulumi.Resource | undefined): string[] {
+  const chain: string[] = [];
+  for (let p: unknown = parent; p; p = (p as { __parentResource?: unknown }).__parentResource) if (typeOf(p) !== TYPES.stack) chain.unshift(typeOf(p));
+  return chain;
+}
 
 /** Run `body` as a stack under mocks, recording what it registers even when it fails; it returns the stack outputs. */
 export async function settleMocked(body: () => Record<string, unknown> | Promise<Record<string, unknown>>): Promise<Run & { error?: Error }> {
   const resources: Recorded[] = [];
   const invokes: Run["invokes"] = [];
-  const options = new Map<string, Omit<Recorded, "type" | "name" | "inputs">>();
+  const options = new Map<string, Omit<Recorded, "type" | "name" | "inputs" | "urn"> & { typeChain: string[] }>();
   await pulumi.runtime.setMocks(
     {
       newResource: (a) => {
         const o = options.get(`${a.type}::${a.name}`);
-        resources.push({ type: a.type, name: a.name, inputs: a.inputs, dependsOn: o?.dependsOn ?? [], deleteBeforeReplace: o?.deleteBeforeReplace ?? false, customTimeouts: o?.customTimeouts, additionalSecretOutputs: o?.additionalSecretOutputs ?? [], parent: o?.parent });
+        const urn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${[...(o?.typeChain ?? []), a.type].join("$")}::${a.name}`;
+        resources.push({ type: a.type, name: a.name, inputs: a.inputs, dependsOn: o?.dependsOn ?? [], deleteBeforeReplace: o?.deleteBeforeReplace ?? false, customTimeouts: o?.customTimeouts, additionalSecretOutputs: o?.additionalSecretOutputs ?? [], parent: o?.parent, urn });
         return { id: `${a.name}-id`, state: resourceState(a.type, a.name, a.inputs) };
       },
       call: (a) => {
@@ -150,6 +159,7 @@ export async function settleMocked(body: () => Record<string, unknown> | Promise
         customTimeouts: o.customTimeouts,
         additionalSecretOutputs: o.additionalSecretOutputs ?? [],
         parent: o.parent ? nameOf(o.parent) : undefined,
+        typeChain: parentTypes(o.parent),
       });
       return undefined;
     });
