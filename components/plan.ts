@@ -1,10 +1,10 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
-// from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
+// from the topology. This file is the one source of truth for those formulas (docs/architecture.md#decisions).
 import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
 import { ConfigError, Problem, problem } from "./problems";
 import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
-/** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (decision 1). */
+/** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (docs/architecture.md#ports). */
 export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
 
 /** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
@@ -79,7 +79,7 @@ export function nodeName(topology: Topology, role: Role, rank: number): string {
   return nodeNameOf(topology.colocate ? "pd" : role, rank);
 }
 
-/** The seed's port formulas (decision 1): serve, side-channel env value and DP master port of one instance. */
+/** The seed's port formulas (docs/architecture.md#ports): serve, side-channel env value and DP master port of one instance. */
 export function instancePorts(topology: Topology, role: Role, nodeRank: number, instance: number) {
   const shift = roleShift(role);
   const offset = NODE_PORT_STRIDE * nodeRank + instance;
@@ -90,12 +90,12 @@ export function instancePorts(topology: Topology, role: Role, nodeRank: number, 
   };
 }
 
-/** DP rank of an instance (decision 2), or null when the role runs without data parallelism. */
+/** DP rank of an instance (docs/architecture.md#dp-ranks), or null when the role runs without data parallelism. */
 export function dpRankOf(r: RoleTopology, nodeRank: number, instance: number): number | null {
   return r.dpSize > 1 ? r.instancesPerNode * nodeRank + instance : null;
 }
 
-/** The side-channel ports an instance binds (decision 1): perEngine at env value + DP index; perTpWorker one per TP
+/** The side-channel ports an instance binds (docs/architecture.md#ports): perEngine at env value + DP index; perTpWorker one per TP
  *  worker at env value + dpRank·tpSize + tpRank. */
 export function sideChannelPortsOf(r: RoleTopology, envPort: number, dpRank: number | null): number[] {
   const dp = dpRank ?? 0;
@@ -103,20 +103,20 @@ export function sideChannelPortsOf(r: RoleTopology, envPort: number, dpRank: num
   return Array.from({ length: r.tpSize }, (_, tpRank) => envPort + dp * r.tpSize + tpRank);
 }
 
-/** HPU modules of an instance (decision 3); with colocate, decode takes the modules after prefill's. */
+/** HPU modules of an instance (docs/architecture.md#hpu-pinning); with colocate, decode takes the modules after prefill's. */
 export function hpuModulesOf(topology: Topology, role: Role, instance: number): number[] {
   const r = topology[role];
   const first = (role === "decode" && topology.colocate ? topology.prefill.instancesPerNode * topology.prefill.tpSize : 0) + instance * r.tpSize;
   return Array.from({ length: r.tpSize }, (_, k) => first + k);
 }
 
-/** UCX transports for a role: `hpu` buffers need `gaudi_gdr`, added once (decision 4). */
+/** UCX transports for a role: `hpu` buffers need `gaudi_gdr`, added once (docs/architecture.md#nixl-buffer-device). */
 export function ucxTlsOf(r: RoleTopology): string {
   const tls = r.nixl.ucxTls.split(",");
   return r.nixl.bufferDevice === "hpu" && !tls.includes("gaudi_gdr") ? [...tls, "gaudi_gdr"].join(",") : tls.join(",");
 }
 
-/** The `--kv-transfer-config` JSON (decision 5), built as an object and serialized once. */
+/** The `--kv-transfer-config` JSON (docs/architecture.md#kv-transfer-config), built as an object and serialized once. */
 export function kvTransferConfig(r: RoleTopology): string {
   return JSON.stringify({
     kv_connector: "NixlConnector",
@@ -126,7 +126,7 @@ export function kvTransferConfig(r: RoleTopology): string {
   });
 }
 
-/** Gaudi bucketing of a role: prefill buckets prompts, decode runs exponential buckets (reference/launcher-facts.md). */
+/** Gaudi bucketing of a role: prefill buckets prompts, decode runs exponential buckets (docs/architecture.md#bucketing). */
 export function bucketEnv(r: RoleTopology): Record<string, string> {
   if (r.role === "decode") {
     return {
@@ -258,7 +258,7 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
   };
 }
 
-/** The vllm-router command line (decision 7): one --prefill / --decode URL per instance. */
+/** The vllm-router command line (docs/architecture.md#router): one --prefill / --decode URL per instance. */
 export function routerArgv(topology: Topology, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
   const rt = topology.router;
   return [
