@@ -76,6 +76,11 @@ export class TestHosts {
     return netnsPids(this.host(name).name);
   }
 
+  /** The private key every host accepts for root (what a stack's sshPrivateKey would be). */
+  get keyFile(): string {
+    return this.manifest.key;
+  }
+
   /** The ssh client argv (minus the command), for debugging by hand. */
   sshArgv(name: string): string[] {
     return ["ssh", ...sshArgs(this.manifest.key), `root@${this.host(name).address}`];
