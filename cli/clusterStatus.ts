@@ -17,7 +17,10 @@ export interface ServiceReport {
 }
 
 /** One unit's answer: its services' reports, or why there are none. */
-export type UnitAnswer = { readonly kind: "reports"; readonly reports: readonly ServiceReport[] } | { readonly kind: "not-installed" } | { readonly kind: "unreachable"; readonly why: string };
+export type UnitAnswer =
+  | { readonly kind: "reports"; readonly reports: readonly ServiceReport[] }
+  | { readonly kind: "not-installed" }
+  | { readonly kind: "unreachable"; readonly why: string };
 
 /** Lines of `status --porcelain`: KEY STATE RESTARTS HTTP PORT, tab-separated; anything else is skipped. */
 export function parsePorcelain(text: string): ServiceReport[] {
@@ -44,7 +47,8 @@ export function verdictOf(r: ServiceReport | undefined): Verdict {
   if (live && r.http === 200) return { kind: "healthy", text: r.restarts ? `healthy (restarted ${times(r.restarts)})` : "healthy" };
   if (live) return r.restarts ? { kind: "restarting", text: `restarting (${times(r.restarts)})` } : { kind: "starting", text: "starting" };
   if (r.state === "unsupervised") return { kind: "down", text: "down (still serving, but its supervisor is gone: nothing restarts it)" };
-  if (r.state === "failed") return { kind: "down", text: `down (gave up or was killed${r.restarts ? ` after ${times(r.restarts)} restarting` : ""})` };
+  const after = r.restarts ? ` after ${times(r.restarts)} restarting` : "";
+  if (r.state === "failed") return { kind: "down", text: `down (gave up or was killed${after})` };
   return { kind: "down", text: `down (${r.state})` };
 }
 

@@ -32,12 +32,14 @@ export function hostsFromConfig(plan: ClusterPlan, infra: HostsInfra): StackHost
 /** AWS: the nodes' public addresses from the `nodes` output, the dedicated router's from `routerUrl`. */
 export function hostsFromOutputs(plan: ClusterPlan, infra: AwsInfra, outputs: Readonly<Record<string, unknown>>): StackHost[] {
   const nodes = Array.isArray(outputs.nodes) ? (outputs.nodes as { name?: unknown; publicAddress?: unknown }[]) : [];
-  const address = new Map(nodes.filter((n) => typeof n.name === "string" && typeof n.publicAddress === "string").map((n) => [n.name as string, n.publicAddress as string]));
+  const address = new Map<string, string>();
+  for (const n of nodes) if (typeof n.name === "string" && typeof n.publicAddress === "string") address.set(n.name, n.publicAddress);
   if (plan.router.node === DEDICATED_ROUTER_NODE && typeof outputs.routerUrl === "string") {
     const url = URL.canParse(outputs.routerUrl) ? new URL(outputs.routerUrl) : undefined;
     if (url) address.set(DEDICATED_ROUTER_NODE, url.hostname.replace(/^\[(.*)\]$/, "$1"));
   }
-  const wanted = [...plan.nodes.map((n) => n.name), ...(plan.router.node === DEDICATED_ROUTER_NODE ? [DEDICATED_ROUTER_NODE] : [])];
+  const dedicated = plan.router.node === DEDICATED_ROUTER_NODE ? [DEDICATED_ROUTER_NODE] : [];
+  const wanted = [...plan.nodes.map((n) => n.name), ...dedicated];
   const missing = wanted.filter((n) => !address.has(n));
   if (missing.length)
     throw new CliError([`--stack: the stack's outputs give no address for ${missing.join(", ")} (is the stack deployed? pulumi stack output --json)`]);
@@ -47,7 +49,8 @@ export function hostsFromOutputs(plan: ClusterPlan, infra: AwsInfra, outputs: Re
 /** `pulumi stack output --json` of a stack of the project in `projectDir`. */
 export async function stackOutputs(stack: string, projectDir: string): Promise<Record<string, unknown>> {
   const r = await run("pulumi", ["--cwd", projectDir, "stack", "output", "--json", "--stack", stack], { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new CliError([`--stack: pulumi stack output --json --stack ${stack} failed (exit ${r.code}): ${r.stderr.trim().split("\n").at(-1) ?? ""}`], 1);
+  const why = r.stderr.trim().split("\n").at(-1) ?? "";
+  if (r.code !== 0) throw new CliError([`--stack: pulumi stack output --json --stack ${stack} failed (exit ${r.code}): ${why}`], 1);
   try {
     return JSON.parse(r.stdout) as Record<string, unknown>;
   } catch {

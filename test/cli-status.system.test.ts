@@ -53,7 +53,13 @@ before(async () => {
   config = {
     "gaudi-pd:vllmCommand": "vllm",
     "gaudi-pd:healthTimeoutSecs": 120,
-    "gaudi-pd:infra": { kind: "hosts", sshUser: "root", prefill: [{ address: address("prefill-0") }], decode: [{ address: address("decode-0") }], router: { address: address("router") } },
+    "gaudi-pd:infra": {
+      kind: "hosts",
+      sshUser: "root",
+      prefill: [{ address: address("prefill-0") }],
+      decode: [{ address: address("decode-0") }],
+      router: { address: address("router") },
+    },
   };
   stacksDir = path.join(tmp, "stacks");
   fs.mkdirSync(stacksDir);
