@@ -17,7 +17,12 @@ import { instanceJson } from "./planJson";
 export const LAUNCH_USAGE = `Usage: gaudi-pd launch [OPTIONS]
 
 Launch disaggregated vLLM servers for prefill or decode on this node, with NIXL KV transfer.
-Ports: prefill base+8*node_rank+i, decode base+1000+8*node_rank+i, side channel channel_base+8*node_rank+i.
+Ports of instance i on this node (decode shifts each by +1000, so prefill and decode can share a node):
+                     prefill                              decode
+  serve port         base-port + 8*node-rank + i          base-port + 1000 + 8*node-rank + i
+  NIXL side channel  base-channel-port + 8*node-rank + i  base-channel-port + 1000 + 8*node-rank + i
+  DP master port     dp-master-port                       dp-master-port + 1000
+The side channel is the VLLM_NIXL_SIDE_CHANNEL_PORT value handed to vLLM, which listens from it + the DP rank.
 
 Options:
 ${flagHelp(LAUNCH_FLAGS)}`;

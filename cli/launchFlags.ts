@@ -101,8 +101,10 @@ const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
 /** The launch target, the raw one-role topology the flags describe, and the problems found in the target flags. */
 export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw: Record<string, unknown>; problems: string[] } {
   const problems: string[] = [];
-  const role = (flagValue(flags, "--role") ?? "prefill") as Role;
-  if (role !== "prefill" && role !== "decode") problems.push(`--role: must be prefill or decode, got "${role}"`);
+  const givenRole = flagValue(flags, "--role") ?? "prefill";
+  // A bad role is this one problem; planning goes on as prefill so it adds no second line about the config.
+  const role: Role = givenRole === "decode" ? "decode" : "prefill";
+  if (givenRole !== "prefill" && givenRole !== "decode") problems.push(`--role: must be prefill or decode, got "${givenRole}"`);
   const intFlag = (name: string, dflt: number, min: number) => {
     const v = flagValue(flags, name);
     if (v === undefined) return dflt;

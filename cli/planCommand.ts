@@ -51,15 +51,19 @@ export function layoutText(stack: string, plan: ClusterPlan): string {
     i.role,
     String(i.instance),
     String(i.port),
+    i.env.VLLM_NIXL_SIDE_CHANNEL_PORT ?? "-",
     String(i.sideChannelPort),
     i.dpRank === null ? "-" : `${i.dpRank}/${t[i.role].dpSize}`,
     i.dpMasterAddress === null ? "-" : `${i.dpMasterAddress}:${i.dpMasterPort}`,
     i.hpuModules.join(","),
   ]);
-  const header = ["NODE", "ADDRESS", "ROLE", "INST", "PORT", "SIDE-CH", "DP RANK", "DP MASTER", "HPU"];
+  const header = ["NODE", "ADDRESS", "ROLE", "INST", "PORT", "NIXL ENV", "NIXL LISTEN", "DP RANK", "DP MASTER", "HPU"];
+  const footnote =
+    "NIXL ENV: VLLM_NIXL_SIDE_CHANNEL_PORT as handed to vLLM (base-channel-port, +1000 for decode, + 8*node rank + instance).\n" +
+    "NIXL LISTEN: the first side-channel port vLLM binds for that instance (the env value + its DP rank).";
   const summary = `Stack ${stack}: ${t.model}, ${plan.nodes.length} node(s), ${plan.instances.length} instance(s)` +
     `, infra ${t.infra?.kind ?? "none"}, router on ${plan.router.address}:${plan.router.port}`;
-  return `${summary}\n\n${formatTable(header, rows)}\n\nRouter:\n  ${shellJoin(plan.router.argv)}`;
+  return `${summary}\n\n${formatTable(header, rows)}\n\n${footnote}\n\nRouter:\n  ${shellJoin(plan.router.argv)}`;
 }
 
 export async function planCommand(argv: readonly string[]): Promise<number> {

@@ -28,6 +28,8 @@ export interface SimulationOptions {
   readonly progress: (line: string) => void;
   /** Changes the plan before it is rendered: tests use it to break the wiring on purpose. */
   readonly tamper?: (plan: ClusterPlan) => ClusterPlan;
+  /** Where the run's work directory (scripts, state, logs) is made; the system temp dir by default. */
+  readonly workRoot?: string;
 }
 
 export interface SimulationResult {
@@ -152,7 +154,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const problems = sharedHostProblems(options.topology);
   if (problems.length) throw new CliError(problems);
   const routerExe = routerPath();
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
+  const workDir = fs.mkdtempSync(path.join(options.workRoot ?? os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
   const { nodes, router } = writeScripts(options, workDir);
   const env = { PATH: `${path.dirname(routerExe)}:${process.env.PATH}`, GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs) };
   const all = [...nodes, router];

@@ -75,7 +75,8 @@ const SHARED_DEFAULTS = {
 };
 
 const roleSchema = z.strictObject({
-  nodes: int(1, 64).default(1),
+  // No cap here: the planner refuses what overflows the port range (its limit depends on the port bases).
+  nodes: int(1).default(1),
   instancesPerNode: int(1, 8).default(1),
   tpSize: int(1, 8).default(1),
   dpSize: int(1).default(1),

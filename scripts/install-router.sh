@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned vllm-router from PyPI into <repo>/.venv-router and prints its executable path last.
+# Progress goes to stderr (the first install takes about 20 s); stdout carries only the path.
 set -euo pipefail
 
 VERSION=0.1.17
@@ -19,6 +20,7 @@ if ! installed; then
 fi
 if ! installed; then
   command -v python3 >/dev/null || { echo "install-router: python3 not found: apt-get install python3 python3-venv" >&2; exit 1; }
+  echo "install-router: installing vllm-router $VERSION into $VENV (first use only, about 20 s)" >&2
   if [[ ! -x "$VENV/bin/python" ]]; then
     python3 -m venv --clear "$VENV" >&2 || {
       rm -rf "$VENV"
@@ -28,8 +30,10 @@ if ! installed; then
   fi
   # Local pip config (config files, PIP_FIND_LINKS) may point at wheel directories; take the pin from the index only.
   env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null \
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "vllm-router==$VERSION" >&2
+    "$VENV/bin/python" -m pip install --progress-bar off --disable-pip-version-check "vllm-router==$VERSION" 2>&1 |
+    sed -u 's/^/install-router: /' >&2
   installed || { echo "install-router: vllm-router $VERSION not found in $VENV after pip install" >&2; exit 1; }
+  echo "install-router: installed $EXE" >&2
 fi
 
 echo "$EXE"

@@ -1,7 +1,6 @@
-// Running stand-ins and the real vllm-router as child processes on 127.0.0.1, for tests: free ports, health waits,
+// Running stand-ins and the real vllm-router as child processes on 127.0.0.1, for tests: health waits,
 // output capture, and one place that stops everything that was started.
 import { type ChildProcess, spawn } from "node:child_process";
-import * as net from "node:net";
 import * as os from "node:os";
 import { httpStatus } from "./completionClient";
 import { STAND_IN } from "./standIn";
@@ -45,24 +44,6 @@ export async function stopAll(): Promise<void> {
 /** Start `vllm serve MODEL ...args` (the stand-in). */
 export function startStandIn(model: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
   return startProcess(STAND_IN, ["serve", model, ...args], env);
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
-  });
-}
-
-/** `count` distinct ports that are free now, drawn at random from 20000..59999 (so parallel runs rarely meet). */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    if (!ports.includes(port) && (await portIsFree(port))) ports.push(port);
-  }
-  return ports;
 }
 
 /** Wait until GET url answers 200; fails with the process output when `proc` exits first or time runs out. */

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { runCli } from "./helpers/runCli";
+import { REPO, runCli } from "./helpers/runCli";
 
 const stacksDir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-stacks-"));
 after(() => fs.rmSync(stacksDir, { recursive: true, force: true }));
@@ -85,4 +85,21 @@ test("every problem of one input is reported at once", () => {
   const r2 = runCli(["launch", "-r", "decode", "-n", "2", "-d", "3", "--nixl-backend", "X", "--base-port", "1"]);
   assert.equal(r2.code, 2);
   assert.equal(r2.stderr.trim().split("\n").length, 2, r2.stderr);
+});
+
+test("a bad --role is one line in flag terms, never a second one about the config it would have made", () => {
+  for (const role of ["decoder", "router", "ports"]) {
+    const r = runCli(["launch", "--role", role, "--dry-run"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.deepEqual(r.stderr.trim().split("\n"), [`gaudi-pd: error: --role: must be prefill or decode, got "${role}"`]);
+  }
+});
+
+test("the README's example of bad input prints what the README shows", () => {
+  const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
+  const example = /```\n\$ npx gaudi-pd (plan --stack broken --stacks-dir docs\/examples)\n((?:gaudi-pd: error: .*\n)+)```/.exec(readme);
+  assert.ok(example, "the README shows the broken example");
+  const r = runCli(example[1].split(" "));
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, example[2]);
 });

@@ -10,7 +10,9 @@ test("multi-node: 32 instances in a layout table, DP masters on rank-0 nodes, an
   assert.equal(r.code, 0, r.stderr);
   const rows = rowsOf(r.stdout);
   assert.equal(rows.length, 32);
-  assert.deepEqual(rows.find((x) => x[0] === "decode-1" && x[3] === "0"), ["decode-1", "decode-1", "decode", "0", "9308", "5316", "8/16", "decode-0:7300", "0"]);
+  assert.deepEqual(rows.find((x) => x[0] === "decode-1" && x[3] === "0"), ["decode-1", "decode-1", "decode", "0", "9308", "5308", "5316", "8/16", "decode-0:7300", "0"]);
+  assert.match(r.stdout, /^NODE +ADDRESS +ROLE +INST +PORT +NIXL ENV +NIXL LISTEN +DP RANK +DP MASTER +HPU$/m);
+  assert.match(r.stdout, /^NIXL ENV: VLLM_NIXL_SIDE_CHANNEL_PORT as handed to vLLM .*\nNIXL LISTEN: the first side-channel port vLLM binds/m);
   assert.match(r.stdout, /^Stack multi-node: ibm-research\/PowerMoE-3b, 4 node\(s\), 32 instance\(s\), infra aws, router on router:9192/);
   assert.equal((r.stdout.match(/--prefill http:\/\/prefill-\d:83\d\d/g) ?? []).length, 16);
   assert.equal((r.stdout.match(/--decode http:\/\/decode-\d:93\d\d/g) ?? []).length, 16);
@@ -20,7 +22,7 @@ test("single-node: both roles on pd-0, decode on HPUs 4-7", () => {
   const r = runCli(["plan", "--stack", "single-node"]);
   assert.equal(r.code, 0, r.stderr);
   const rows = rowsOf(r.stdout);
-  assert.deepEqual(rows.map((x) => `${x[2]}:${x[4]}:${x[8]}`), ["prefill:8300:0", "prefill:8301:1", "prefill:8302:2", "prefill:8303:3", "decode:9300:4", "decode:9301:5", "decode:9302:6", "decode:9303:7"]);
+  assert.deepEqual(rows.map((x) => `${x[2]}:${x[4]}:${x[9]}`), ["prefill:8300:0", "prefill:8301:1", "prefill:8302:2", "prefill:8303:3", "decode:9300:4", "decode:9301:5", "decode:9302:6", "decode:9303:7"]);
 });
 
 test("hosts: addresses come from the stack file; --json has every node and instance", () => {

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { post } from "../sim/completionClient";
-import { freePorts, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { freePorts } from "./helpers/ports";
 import { sampleSum } from "../sim/prometheusText";
 
 after(stopAll);

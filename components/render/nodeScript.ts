@@ -1,5 +1,5 @@
 // The host script of one node: its vLLM instances, laid out exactly as the cluster plan says.
-import { ClusterPlan, InstancePlan, listenersOf, NodePlan, planCluster } from "../plan";
+import { ClusterPlan, InstancePlan, instanceListeners, NodePlan } from "../plan";
 import { hfTokenFile, instanceService } from "../names";
 import { renderHostScript } from "./hostRuntime";
 
@@ -25,9 +25,8 @@ function header(plan: ClusterPlan, node: NodePlan): string[] {
   ];
 }
 
-/** The node's bash script (verbs install | start | wait | stop | status), re-planned first when addresses are given. */
-export function renderNodeScript(plan: ClusterPlan, node: string, addresses?: Readonly<Record<string, string>>): string {
-  const p = addresses ? planCluster(plan.topology, { addresses }) : plan;
+/** The node's bash script (verbs install | start | wait | stop | status), from a plan whose addresses are bound. */
+export function renderNodeScript(p: ClusterPlan, node: string): string {
   const n = p.nodes.find((x) => x.name === node);
   if (!n) throw new Error(`renderNodeScript: the plan has no node named "${node}" (nodes: ${p.nodes.map((x) => x.name).join(", ")})`);
   const t = p.topology;
@@ -39,7 +38,7 @@ export function renderNodeScript(plan: ClusterPlan, node: string, addresses?: Re
     hfTokenFile: t.hasHfToken ? hfTokenFile(t.stateDir) : null,
     healthTimeoutSecs: t.healthTimeoutSecs,
     // The router is rendered by its own script, even when it is placed on this node.
-    ports: listenersOf(p).filter((l) => l.host === n.name && !l.owner.startsWith("router")).map((l) => l.port),
+    ports: n.instances.flatMap((i) => instanceListeners(p, i, n.name)).map((l) => l.port),
     services: n.instances.map((i) => ({
       key: instanceService(i.role, i.instance),
       description: `${n.name} ${i.role} instance ${i.instance}`,

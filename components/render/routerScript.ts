@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEDICATED_ROUTER_NODE, ROUTER_SERVICE, ROUTER_UNIT } from "../names";
-import { ClusterPlan, planCluster } from "../plan";
+import { ClusterPlan } from "../plan";
 import { VLLM_ROUTER_VERSION } from "../topology";
 import { renderHostScript } from "./hostRuntime";
 
@@ -19,9 +19,8 @@ function localAddress(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-/** The router host's bash script (verbs install | start | wait | stop | status), re-planned first when addresses are given. */
-export function renderRouterScript(plan: ClusterPlan, addresses?: Readonly<Record<string, string>>): string {
-  const p = addresses ? planCluster(plan.topology, { addresses }) : plan;
+/** The router host's bash script (verbs install | start | wait | stop | status), from a plan whose addresses are bound. */
+export function renderRouterScript(p: ClusterPlan): string {
   const t = p.topology;
   const r = p.router;
   return renderHostScript({

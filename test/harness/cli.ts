@@ -1,13 +1,16 @@
-// Manual access to test hosts for debugging: `up <names…>` leaves them running, `ssh <name> [cmd]`, `down`.
+// Manual access to test hosts for debugging: `up [--systemd] <names…>` leaves them running, `ssh <name> [cmd]`, `down`.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { cleanupTestHosts, TestHosts } from "./testHosts";
 
 async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  if (verb === "up" && rest.length) {
-    const hosts = await TestHosts.start(rest, path.resolve(__dirname, "..", ".."));
-    for (const h of hosts.hosts) console.log(`${h.name}\t${h.address}\tstate ${h.stateDir}\tlog ${h.logDir}`);
+  const systemd = rest[0] === "--systemd";
+  const names = systemd ? rest.slice(1) : rest;
+  if (verb === "up" && names.length) {
+    const hosts = await TestHosts.start(names, path.resolve(__dirname, "..", ".."), { kind: systemd ? "systemd" : "netns" });
+    console.log(`key ${hosts.keyPath}`);
+    for (const h of hosts.hosts) console.log(`${h.name}\t${h.address}\t${h.kind}\tstate ${h.stateDir}\tlog ${h.logDir}`);
     return 0;
   }
   if (verb === "down") {
@@ -19,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     const [ssh, ...args] = TestHosts.attach().sshArgv(name);
     return spawnSync(ssh, [...args, ...(command.length ? ["--", command.join(" ")] : [])], { stdio: "inherit" }).status ?? 1;
   }
-  console.error("usage: test-hosts.sh up <gpd-name>… | ssh <gpd-name> [command…] | down");
+  console.error("usage: test-hosts.sh up [--systemd] <gpd-name>… | ssh <gpd-name> [command…] | down");
   return 2;
 }
 

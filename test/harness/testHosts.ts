@@ -1,12 +1,28 @@
-// Test hosts: one network namespace per host with its own address, sshd, PID namespace, /run, /root,
-// and state/log directories, so a node script run over real SSH sees what it would see on its own machine.
-import { spawn } from "node:child_process";
+// Test hosts: machines a node script reaches over real SSH as root, each with its own address (198.18.0.10, .11, …
+// on a switch of their own), network namespace, host name, PID 1 and state/log directories. Two kinds:
+//   "netns"   (default) no init system, so the host runtime runs its supervised mode (./netnsHost);
+//   "systemd" systemd-nspawn --boot over a cached Debian tree: systemd mode under a stock sshd (./systemdHost).
+// Usage (root; one run at a time per machine, others wait on a lock):
+//   const hosts = await TestHosts.start(["gpd-a", "gpd-b"], repoRoot, { kind: "systemd" });
+//   await hosts.ssh("gpd-a", "bash -s status", { stdin: script });   // as remote.Command runs it
+//   hosts.host("gpd-a").address; hosts.keyPath;                      // for other SSH clients: root@address, this key
+//   await hosts.exec("gpd-a", ["journalctl", "-u", "x"]);            // systemd hosts: inside, without SSH
+//   await hosts.restart("gpd-a");                                     // systemd hosts: power off and boot again
+//   await hosts.teardown();
+// By hand: scripts/test-hosts.sh up [--systemd] gpd-a gpd-b; scripts/test-hosts.sh ssh gpd-a; scripts/test-hosts.sh down.
+// systemd hosts need the tree scripts/build-rootfs.sh builds (minutes, once; GAUDI_PD_ROOTFS_CACHE shares a cache).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HostLock, lockHolderNote, takeHostLock } from "./hostLock";
 import { STAND_IN } from "../../sim/standIn";
 import { run, RunOptions, RunResult, runOk } from "../../cli/processes";
+import { HostBackend, HostFiles, HostKind, TestHost } from "./hostKinds";
+import { netnsHosts } from "./netnsHost";
+import { cleanupSystemdHosts, leaderPid, stopSystemdHost, systemdHosts, upperDir } from "./systemdHost";
+
+export { HOST_STATE_DIR } from "./hostKinds";
+export type { HostKind, TestHost } from "./hostKinds";
 
 /** Every namespace and link the harness creates starts with this, so leftovers can be found and removed. */
 export const PREFIX = "gpd-";
@@ -25,24 +41,18 @@ const TMP_PREFIX = "gaudi-pd-testhosts-";
 /** How long a run waits for another run's hosts to go (a whole e2e file takes well under this). */
 const LOCK_WAIT_SECS = 300;
 const MANIFEST = "manifest.json";
-/** The directories each host gets its own copy of (the topology's default stateDir and logDir). */
-export const HOST_STATE_DIR = "/var/lib/gaudi-pd";
-const HOST_LOG_DIR = "/var/log/gaudi-pd";
-const SSHD = "/usr/sbin/sshd";
-
-export interface TestHost {
-  /** Host name, also its network namespace name (`gpd-prefill-0`). */
-  readonly name: string;
-  readonly address: string;
-  /** Where this host's /var/lib/gaudi-pd and /var/log/gaudi-pd live, seen from the test process. */
-  readonly stateDir: string;
-  readonly logDir: string;
-}
+const BACKENDS: Readonly<Record<HostKind, HostBackend>> = { netns: netnsHosts, systemd: systemdHosts };
 
 interface Manifest {
   readonly root: string;
   readonly key: string;
+  readonly files: HostFiles;
   readonly hosts: readonly TestHost[];
+}
+
+export interface StartOptions {
+  /** "netns" (default): supervised mode; "systemd": systemd as PID 1. */
+  readonly kind?: HostKind;
 }
 
 /** Running test hosts. `ssh` runs a command as root the way remote.Command would: one command string, optional stdin. */
@@ -54,6 +64,11 @@ export class TestHosts {
 
   get hosts(): readonly TestHost[] {
     return this.manifest.hosts;
+  }
+
+  /** The private key that logs in as root on every host (for SSH clients other than `ssh`). */
+  get keyPath(): string {
+    return this.manifest.key;
   }
 
   host(name: string): TestHost {
@@ -81,6 +96,31 @@ export class TestHosts {
     return this.manifest.key;
   }
 
+  /** Run argv inside a systemd host (all its namespaces), bypassing SSH and its session. */
+  exec(name: string, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const dir = this.systemdDir(name);
+    return run("nsenter", ["--target", String(leaderPid(dir)), "--all", "--", ...argv], { timeoutMs: 60_000, ...opts });
+  }
+
+  /** Power a systemd host off and boot it again with the same disk, as a machine reboot does; returns once SSH answers. */
+  async restart(name: string): Promise<void> {
+    const h = this.host(name);
+    const dir = this.systemdDir(name);
+    await stopSystemdHost(h, dir);
+    const started = await systemdHosts.start(h, dir, this.manifest.files);
+    await this.waitForSsh(h, started.logs);
+  }
+
+  /** A systemd host's own writable layer: every file it created or changed since it was started, and nothing else. */
+  writtenDir(name: string): string {
+    return upperDir(this.systemdDir(name));
+  }
+
+  private systemdDir(name: string): string {
+    if (this.host(name).kind !== "systemd") throw new Error(`${name} is not a systemd test host`);
+    return path.join(this.manifest.root, name);
+  }
+
   /** The ssh client argv (minus the command), for debugging by hand. */
   sshArgv(name: string): string[] {
     return ["ssh", ...sshArgs(this.manifest.key), `root@${this.host(name).address}`];
@@ -99,15 +139,16 @@ export class TestHosts {
   }
 
   /** Start hosts with these names (addresses 198.18.0.10, .11, … in order); leftovers of a crashed run go first. */
-  static async start(names: readonly string[], repoRoot: string): Promise<TestHosts> {
-    await preflight();
+  static async start(names: readonly string[], repoRoot: string, opts: StartOptions = {}): Promise<TestHosts> {
+    const backend = BACKENDS[opts.kind ?? "netns"];
+    await preflight(backend);
     const lock = await takeHostLock(LOCK_WAIT_SECS);
     if (!lock) throw new Error(`test hosts: another run (${lockHolderNote()}) kept its hosts for more than ${LOCK_WAIT_SECS} s`);
     try {
       await cleanupLeftovers();
-      const manifest = await setup(names, repoRoot);
+      const { manifest, logs } = await setup(names, repoRoot, backend);
       const th = new TestHosts(manifest, lock);
-      await Promise.all(manifest.hosts.map((h) => th.waitForSsh(h, path.join(manifest.root, h.name))));
+      await Promise.all(manifest.hosts.map((h, k) => th.waitForSsh(h, logs[k])));
       return th;
     } catch (e) {
       await cleanupLeftovers();
@@ -123,8 +164,8 @@ export class TestHosts {
     return new TestHosts(JSON.parse(fs.readFileSync(path.join(dirs[0], MANIFEST), "utf8")) as Manifest, null);
   }
 
-  private async waitForSsh(h: TestHost, dir: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
+  private async waitForSsh(h: TestHost, logs: readonly string[]): Promise<void> {
+    const deadline = Date.now() + 30_000;
     let last: RunResult;
     do {
       last = await this.ssh(h.name, "echo ok", { timeoutMs: 10_000 });
@@ -133,26 +174,20 @@ export class TestHosts {
     } while (Date.now() < deadline);
     const tail = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").slice(-20).join("\n") : "(none)");
     throw new Error(
-      `test host ${h.name} (${h.address}): ssh did not answer within 15 s: ${last.stderr.trim()}\n` +
-        `--- init.log ---\n${tail(path.join(dir, "init.log"))}\n--- sshd.log ---\n${tail(path.join(dir, "sshd.log"))}`,
+      `test host ${h.name} (${h.address}): ssh did not answer within 30 s: ${last.stderr.trim()}\n` +
+        logs.map((f) => `--- ${path.basename(f)} ---\n${tail(f)}`).join("\n"),
     );
   }
 }
 
-async function setup(names: readonly string[], repoRoot: string): Promise<Manifest> {
+async function setup(names: readonly string[], repoRoot: string, backend: HostBackend): Promise<{ manifest: Manifest; logs: string[][] }> {
   if (new Set(names).size !== names.length || names.some((n) => !n.startsWith(PREFIX) || n.length > 15 || n === SWITCH))
     throw new Error(`test host names must be unique, start with ${PREFIX}, fit 15 characters and not be ${SWITCH}: ${names.join(", ")}`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
   const key = path.join(root, "id_ed25519");
   await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "gaudi-pd-test", "-f", key]);
-  fs.copyFileSync(`${key}.pub`, path.join(root, "authorized_keys"));
-  const bin = path.join(root, "bin");
-  fs.mkdirSync(bin);
-  // The stand-in and the router are found on PATH, as real vllm and vllm-router would be on a real host.
-  fs.symlinkSync(STAND_IN, path.join(bin, "vllm"));
-  fs.symlinkSync(path.join(repoRoot, ".venv-router", "bin", "vllm-router"), path.join(bin, "vllm-router"));
-  const searchPath = [...new Set([bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", path.dirname(process.execPath)])].join(":");
-  for (const dir of [HOST_STATE_DIR, HOST_LOG_DIR]) fs.mkdirSync(dir, { recursive: true });
+  const files = hostFiles(root, repoRoot);
+  fs.copyFileSync(`${key}.pub`, files.authorizedKeys);
 
   await runOk("ip", ["netns", "add", SWITCH]);
   await runOk("ip", ["-n", SWITCH, "link", "add", "br0", "type", "bridge"]);
@@ -164,13 +199,49 @@ async function setup(names: readonly string[], repoRoot: string): Promise<Manife
 
   const hosts = names.map((name, k): TestHost => {
     const dir = path.join(root, name);
-    return { name, address: `${SUBNET}.${FIRST_HOST_OCTET + k}`, stateDir: path.join(dir, "state"), logDir: path.join(dir, "log") };
+    return { name, address: `${SUBNET}.${FIRST_HOST_OCTET + k}`, kind: backend.kind, ...backend.paths(dir) };
   });
-  const manifest: Manifest = { root, key, hosts };
+  const manifest: Manifest = { root, key, files, hosts };
   fs.writeFileSync(path.join(root, MANIFEST), JSON.stringify(manifest, null, 2));
-  const shares = homeShares(repoRoot);
-  await Promise.all(hosts.map((h, k) => startHost(h, `port${k}`, root, searchPath, shares)));
-  return manifest;
+  const started = await Promise.all(
+    hosts.map(async (h, k) => {
+      const dir = path.join(root, h.name);
+      fs.mkdirSync(dir);
+      await hostNetwork(h, `port${k}`);
+      return backend.start(h, dir, files);
+    }),
+  );
+  return { manifest, logs: started.map((s) => [...s.logs]) };
+}
+
+/** The run's key file and bin directory, and the real paths hosts need to see (symlinks resolve inside a host). */
+function hostFiles(root: string, repoRoot: string): HostFiles {
+  const bin = path.join(root, "bin");
+  fs.mkdirSync(bin);
+  const node = fs.realpathSync(process.execPath);
+  const shares = [fs.realpathSync(repoRoot)];
+  // The stand-in and the router are found on PATH, as real vllm and vllm-router would be on a real host.
+  fs.symlinkSync(STAND_IN, path.join(bin, "vllm"));
+  fs.symlinkSync(node, path.join(bin, "node"));
+  const python = path.join(repoRoot, ".venv-router", "bin", "python");
+  if (fs.existsSync(python)) {
+    const venv = fs.realpathSync(path.join(repoRoot, ".venv-router"));
+    fs.symlinkSync(path.join(venv, "bin", "vllm-router"), path.join(bin, "vllm-router"));
+    const prefix = path.dirname(path.dirname(fs.realpathSync(python)));
+    // A distribution Python (under /usr) is in the systemd hosts' tree too.
+    shares.push(venv, ...(prefix.startsWith("/usr/") ? [] : [prefix]));
+  }
+  return { repo: shares[0], authorizedKeys: path.join(root, "authorized_keys"), bin, node, shares };
+}
+
+/** The host's network namespace, its leg on the switch (`switchPort`) and its own end, `eth0`, at its address. */
+async function hostNetwork(h: TestHost, switchPort: string): Promise<void> {
+  await runOk("ip", ["netns", "add", h.name]);
+  await runOk("ip", ["link", "add", switchPort, "netns", SWITCH, "type", "veth", "peer", "name", "eth0", "netns", h.name]);
+  await runOk("ip", ["-n", SWITCH, "link", "set", switchPort, "master", "br0", "up"]);
+  await runOk("ip", ["-n", h.name, "addr", "add", `${h.address}/24`, "dev", "eth0"]);
+  await runOk("ip", ["-n", h.name, "link", "set", "lo", "up"]);
+  await runOk("ip", ["-n", h.name, "link", "set", "eth0", "up"]);
 }
 
 function sshArgs(key: string): string[] {
@@ -186,95 +257,16 @@ function sshArgs(key: string): string[] {
   ];
 }
 
-/**
- * PID 1 of a host: its host name, private mounts for the state, log, home and /run directories, then sshd. It reaps
- * orphans (daemonized supervisors) while it waits, and when sshd exits the kernel ends the whole host.
- * Arguments 7… are paths under /root bound read-only into the host's own /root before it hides the real one.
- */
-const HOST_INIT = `set -eu
-hostname "$6"
-mount --bind "$1" ${HOST_STATE_DIR}
-mount --bind "$2" ${HOST_LOG_DIR}
-for share in "\${@:7}"; do
-  mkdir -p "$3/\${share#/root/}"
-  mount --bind -o ro "$share" "$3/\${share#/root/}"
-done
-mount --rbind "$3" /root
-mount -t tmpfs -o mode=0755,size=64m tmpfs /run
-install -d -m 0755 /run/sshd
-${SSHD} -D -f "$4" -E "$5" &
-wait $!
-`;
-
-function sshdConfig(h: TestHost, dir: string, root: string, searchPath: string): string {
-  return [
-    `ListenAddress ${h.address}:22`,
-    `HostKey ${dir}/ssh_host_ed25519_key`,
-    `PidFile none`,
-    `AuthorizedKeysFile ${root}/authorized_keys`,
-    `PermitRootLogin prohibit-password`,
-    `PubkeyAuthentication yes`,
-    `PasswordAuthentication no`,
-    `KbdInteractiveAuthentication no`,
-    `UsePAM no`,
-    `StrictModes no`,
-    `UseDNS no`,
-    // Node groups start concurrently; keep sshd from refusing the burst.
-    `MaxStartups 100`,
-    `MaxSessions 100`,
-    `SetEnv PATH=${searchPath}`,
-    `LogLevel INFO`,
-    "",
-  ].join("\n");
-}
-
-/**
- * Paths under /root that hosts need from this machine (the repo, the Python the router's venv links to, Node.js):
- * each host's own /root, which keeps this machine's shell startup files out of SSH sessions, would hide them.
- */
-function homeShares(repoRoot: string): string[] {
-  const needed = [repoRoot, path.dirname(path.dirname(process.execPath))];
-  const python = path.join(repoRoot, ".venv-router", "bin", "python");
-  if (fs.existsSync(python)) needed.push(path.dirname(path.dirname(fs.realpathSync(python))));
-  return [...new Set(needed.map((p) => fs.realpathSync(p)))].filter((p) => p.startsWith("/root/"));
-}
-
-/** `switchPort` names the host's leg on the switch; its own end is `eth0`. */
-async function startHost(h: TestHost, switchPort: string, root: string, searchPath: string, shares: readonly string[]): Promise<void> {
-  const dir = path.join(root, h.name);
-  const home = path.join(dir, "home");
-  for (const d of [h.stateDir, h.logDir, home]) fs.mkdirSync(d, { recursive: true });
-  await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "ssh_host_ed25519_key")]);
-  const config = path.join(dir, "sshd_config");
-  fs.writeFileSync(config, sshdConfig(h, dir, root, searchPath));
-
-  await runOk("ip", ["netns", "add", h.name]);
-  await runOk("ip", ["link", "add", switchPort, "netns", SWITCH, "type", "veth", "peer", "name", "eth0", "netns", h.name]);
-  await runOk("ip", ["-n", SWITCH, "link", "set", switchPort, "master", "br0", "up"]);
-  await runOk("ip", ["-n", h.name, "addr", "add", `${h.address}/24`, "dev", "eth0"]);
-  await runOk("ip", ["-n", h.name, "link", "set", "lo", "up"]);
-  await runOk("ip", ["-n", h.name, "link", "set", "eth0", "up"]);
-
-  const log = fs.openSync(path.join(dir, "init.log"), "a");
-  const init = spawn(
-    "ip",
-    ["netns", "exec", h.name, "unshare", "--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--mount-proc",
-      "bash", "-c", HOST_INIT, "init", h.stateDir, h.logDir, home, config, path.join(dir, "sshd.log"), h.name, ...shares],
-    { detached: true, stdio: ["ignore", log, log] },
-  );
-  init.unref();
-  fs.closeSync(log);
-}
-
-async function preflight(): Promise<void> {
+async function preflight(backend: HostBackend): Promise<void> {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push(`test hosts need root (network namespaces, bind mounts); running as uid ${process.getuid?.()}`);
   else {
     const netns = await run("ip", ["netns", "list"]);
     if (netns.code !== 0) problems.push(`'ip netns' does not work (${netns.stderr.trim()}): apt-get install iproute2`);
   }
-  if (!fs.existsSync(SSHD)) problems.push(`${SSHD} not found: apt-get install openssh-server`);
-  for (const [tool, pkg] of [["ssh", "openssh-client"], ["ssh-keygen", "openssh-client"], ["unshare", "util-linux"], ["flock", "util-linux"], ["ss", "iproute2"]]) {
+  problems.push(...(await backend.preflight()));
+  const tools = [["ssh", "openssh-client"], ["ssh-keygen", "openssh-client"], ["unshare", "util-linux"], ["nsenter", "util-linux"], ["flock", "util-linux"], ["ss", "iproute2"]];
+  for (const [tool, pkg] of tools) {
     if ((await run("sh", ["-c", `command -v ${tool}`])).code !== 0) problems.push(`${tool} not found: apt-get install ${pkg}`);
   }
   const taken = await run("ip", ["-4", "-o", "addr", "show", "to", `${SUBNET}.0/24`]);
@@ -295,8 +287,9 @@ function leftoverDirs(): string[] {
     .map((d) => path.join(os.tmpdir(), d));
 }
 
-/** Kill every process in every harness namespace, delete namespaces, links and temp dirs. Idempotent. */
+/** Stop every harness host (systemd hosts first: cgroups, overlays), delete namespaces, links and temp dirs. Idempotent. */
 async function cleanupLeftovers(): Promise<void> {
+  await cleanupSystemdHosts(PREFIX, path.join(os.tmpdir(), TMP_PREFIX));
   const list = await run("ip", ["netns", "list"]);
   const namespaces = list.stdout
     .split("\n")

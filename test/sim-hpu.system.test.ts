@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import { freePorts, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { freePorts } from "./helpers/ports";
 
 const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-hpu-"));
 after(async () => {

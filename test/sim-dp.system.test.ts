@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { httpStatus, post } from "../sim/completionClient";
-import { freePorts, type Proc, startStandIn, stopAll, waitForOutput, waitHealthy } from "../sim/harness";
+import { type Proc, startStandIn, stopAll, waitForOutput, waitHealthy } from "../sim/harness";
+import { freeBlocks, freePorts } from "./helpers/ports";
 
 after(stopAll);
 
@@ -26,7 +27,8 @@ function startRank(rank: number, size: number, port: number, masterPort: number,
 const health = (r: Rank): string => `http://127.0.0.1:${r.port}/health`;
 
 test("a 3-rank group serves only once all ranks joined; each rank's side channel is the env port + its DP rank", { timeout: 30000 }, async () => {
-  const [master, channelBase, p0, p1, p2] = (await freePorts(5)) as [number, number, number, number, number];
+  // Rank r binds channelBase + r: the whole block must be free and outside the ephemeral range.
+  const [master, channelBase, p0, p1, p2] = (await freeBlocks([1, 3, 1, 1, 1])) as [number, number, number, number, number];
   const rank0 = startRank(0, 3, p0, master, { channelBase });
   const rank2 = startRank(2, 3, p2, master, { channelBase });
   await waitForOutput(rank0.proc, /DP rank 2 joined from .*; DP group 2\/3 joined, missing ranks 1/, 15000);

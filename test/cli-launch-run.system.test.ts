@@ -6,10 +6,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { STAND_IN } from "../sim/standIn";
 import { runCli } from "./helpers/runCli";
+import { portBlock } from "./helpers/ports";
 
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-launch-"));
 const TOKEN = "hf_launchTestToken0123456789abcdef";
-const flags = ["-r", "decode", "-n", "2", "-d", "2", "--base-port", "40300", "--base-channel-port", "42300", "--dp-master-port", "44300", "--log-dir", logDir];
+/** Decode shifts each base by +1000: serve base+1000.., side channel base+3000.., DP master base+5000, all outside the ephemeral range. */
+const base = portBlock(5001);
+const [serve0, serve1] = [base + 1000, base + 1001];
+const ports = { "--base-port": base, "--base-channel-port": base + 2000, "--dp-master-port": base + 4000 };
+const flags = ["-r", "decode", "-n", "2", "-d", "2", ...Object.entries(ports).flatMap(([flag, port]) => [flag, String(port)]), "--log-dir", logDir];
 const env = { PATH: `${path.dirname(STAND_IN)}:${process.env.PATH}`, HF_TOKEN: TOKEN };
 after(() => {
   runCli(["launch", ...flags, "--stop"], env);
@@ -23,8 +28,8 @@ test("launch starts the node's instances, waits until healthy and lists the serv
   const r = runCli(["launch", ...flags], env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /All decode servers launched successfully/);
-  assert.match(r.stdout, /Server 1: localhost:41300\nServer 2: localhost:41301/);
-  assert.deepEqual([await health(41300), await health(41301)], [200, 200]);
+  assert.match(r.stdout, new RegExp(`Server 1: localhost:${serve0}\nServer 2: localhost:${serve1}`));
+  assert.deepEqual([await health(serve0), await health(serve1)], [200, 200]);
 
   const again = runCli(["launch", ...flags], env);
   assert.equal(again.code, 0);
@@ -40,5 +45,5 @@ test("launch starts the node's instances, waits until healthy and lists the serv
 
   const stop = runCli(["launch", ...flags, "--stop"], env);
   assert.equal(stop.code, 0, stop.stderr);
-  assert.deepEqual([await health(41300), await health(41301)], [0, 0]);
+  assert.deepEqual([await health(serve0), await health(serve1)], [0, 0]);
 });

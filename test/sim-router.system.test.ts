@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type Completion, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
-import { freePorts, startRouter, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { startRouter, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { freePorts } from "./helpers/ports";
 import { installRouter } from "../sim/routerInstall";
 
 after(stopAll);

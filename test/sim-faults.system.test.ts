@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { httpStatus, post } from "../sim/completionClient";
-import { freePorts, startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { startStandIn, stopAll, waitHealthy } from "../sim/harness";
+import { freePorts } from "./helpers/ports";
 
 after(stopAll);
 

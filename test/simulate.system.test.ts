@@ -1,20 +1,22 @@
 // `gaudi-pd simulate`: the whole topology behind the real vllm-router, and wiring broken on purpose.
 import { test, after } from "node:test";
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
 import { boundOf } from "./helpers/listening";
 import { parseTopology } from "../components/topology";
 import { CliError } from "../cli/errors";
 import { runSimulation, SimulationOptions } from "../cli/simulation";
+import { DEFAULT_SIMULATION } from "../cli/simulateCommand";
 import { runCli } from "./helpers/runCli";
+import { portBlock } from "./helpers/ports";
+import { withTempDir } from "./helpers/tempDir";
 
-/** Two nodes per role so DP groups and side channels cross nodes; high ports keep clear of other suites. */
+/** Every port of the 2+2 topology (decode's +1000 shifts included) lies in base .. base+6001, outside the ephemeral range. */
+const base = portBlock(6002);
+/** Two nodes per role so DP groups and side channels cross nodes. */
 const topology = parseTopology({
-  ports: { base: 31300, channelBase: 33300, dpMaster: 35300 },
-  router: { port: 37192 },
+  ports: { base, channelBase: base + 2000, dpMaster: base + 4000 },
+  router: { port: base + 6000, metricsPort: base + 6001 },
   prefill: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
   decode: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
 });
@@ -29,40 +31,46 @@ function onNode(node: string, change: (i: InstancePlan) => InstancePlan) {
   };
 }
 
-async function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: string) => void = quietly.progress): Promise<string> {
-  try {
-    await runSimulation({ stack: "broken", topology, requests: 4, timeoutSecs: 15, tamper, progress });
-  } catch (e) {
-    if (e instanceof CliError) return e.problems.join("\n");
-    throw e;
-  }
-  assert.fail("the broken plan simulated without error");
+/** Runs a simulation expected to fail and returns its error lines; its work directory goes with the test's. */
+function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: string) => void = quietly.progress): Promise<string> {
+  return withTempDir("gaudi-pd-simulate-test-", async (workRoot) => {
+    try {
+      await runSimulation({ stack: "broken", topology, requests: 4, timeoutSecs: 15, tamper, progress, workRoot });
+    } catch (e) {
+      if (e instanceof CliError) return e.problems.join("\n");
+      throw e;
+    }
+    assert.fail("the broken plan simulated without error");
+  });
 }
 
 after(() => assert.deepEqual(boundOf(planCluster(topology)), [], "no stand-in may outlive the tests"));
 
-test("the single-node stack serves every request through the router, and stops everything (CLI, --json)", () => {
-  const r = runCli(["simulate", "--stack", "single-node", "--requests", "24", "--json"]);
+test("without --stack, the seed's single-node setup serves every request through the router, and stops everything (CLI, --json)", () => withTempDir("gaudi-pd-simulate-test-", (tmp) => {
+  const r = runCli(["simulate", "--requests", "24", "--json"], { TMPDIR: tmp });
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });
   assert.ok(summary.p50Ms > 0 && summary.p99Ms >= summary.p50Ms && summary.startupMs > 0, r.stdout);
   assert.match(r.stderr, /router ready at http:\/\/127\.0\.0\.1:9192/);
-  assert.deepEqual(boundOf(planCluster(parseTopology({ colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } }))), []);
-});
+  assert.deepEqual(boundOf(planCluster(parseTopology(DEFAULT_SIMULATION))), []);
+}));
 
 test("cross-node DP groups and side channels: every request prefilled and decoded by different instances", async () => {
-  const result = await runSimulation({ stack: "two-by-two", topology, requests: 16, timeoutSecs: 60, ...quietly });
-  assert.deepEqual(result.failures, []);
-  assert.equal(result.ok, 16);
+  await withTempDir("gaudi-pd-simulate-test-", async (workRoot) => {
+    const result = await runSimulation({ stack: "two-by-two", topology, requests: 16, timeoutSecs: 60, workRoot, ...quietly });
+    assert.deepEqual(result.failures, []);
+    assert.equal(result.ok, 16);
+  });
 });
 
 test("decode told the wrong DP master port: simulate fails naming the instance and what it waits for", async () => {
-  const wrongPort = (i: InstancePlan): InstancePlan => ({ ...i, argv: i.argv.map((a, k) => (i.argv[k - 1] === "--data-parallel-rpc-port" ? "36399" : a)) });
+  const nobody = String(base + 4099);
+  const wrongPort = (i: InstancePlan): InstancePlan => ({ ...i, argv: i.argv.map((a, k) => (i.argv[k - 1] === "--data-parallel-rpc-port" ? nobody : a)) });
   const progress: string[] = [];
   const message = await failure(onNode("decode-1", wrongPort), (line) => progress.push(line));
   assert.match(message, /decode-1/);
-  assert.match(message, /36399/);
+  assert.match(message, new RegExp(nobody));
   assert.ok(progress.some((l) => /^simulate: 4\/8 instances healthy after \d+ s$/.test(l)), `progress while waiting:\n${progress.join("\n")}`);
 });
 
@@ -81,11 +89,9 @@ test("a stack whose nodes cannot share this machine is refused before anything s
   );
 });
 
-test("simulate's own bad flags", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-sim-flags-"));
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+test("simulate's own bad flags", () => withTempDir("gaudi-pd-sim-flags-", (dir) => {
   for (const [args, expected] of [
-    [["simulate"], /--stack: required/],
+    [["simulate", "--stacks-dir", dir], /--stacks-dir: only with --stack/],
     [["simulate", "--stack", "single-node", "--requests", "0"], /--requests: must be a whole number of at least 1, got "0"/],
     [["simulate", "--stack", "nope", "--stacks-dir", dir], /--stack: no Pulumi\.nope\.yaml/],
   ] as const) {
@@ -93,7 +99,7 @@ test("simulate's own bad flags", () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, expected);
   }
-});
+}));
 
 test("two instances pinned to one HPU module on a node: the second is refused, and simulate names it", async () => {
   const sameModule = (i: InstancePlan): InstancePlan => ({ ...i, env: { ...i.env, HABANA_VISIBLE_MODULES: "0" } });
