@@ -130,10 +130,11 @@ export function renderHostScript(rt: HostRuntime): string {
     "#",
     "# Usage: bash SCRIPT VERB [VERB...], VERB = install | start | wait | stop | status, run in order, stopping at",
     "# the first failure. Exit status: 0 done, 1 a verb failed, 2 usage error, 3 status found an unhealthy service.",
+    "# status --porcelain prints KEY STATE RESTARTS HTTP-STATUS PORT per service, tab-separated, for gaudi-pd status.",
     "# Environment: GAUDI_PD_WAIT_TIMEOUT=<seconds> bounds wait; GAUDI_PD_MODE=systemd|supervised overrides install's",
     "# choice (systemd when it is PID 1). Supervised mode restarts a service that exits non-zero, like systemd does.",
     `# On the host: ${state}/ holds mode, launch.sh, supervise.sh and per service KEY.env (0600), KEY.argv,`,
-    `# KEY.log-path, KEY.pid, KEY.supervisor.pid; systemd mode adds ${SYSTEMD_UNIT_DIR}/${systemdUnit(rt.unit)}@.service.`,
+    `# KEY.log-path, KEY.pid, KEY.supervisor.pid, KEY.restarts; systemd mode adds ${SYSTEMD_UNIT_DIR}/${systemdUnit(rt.unit)}@.service.`,
     `# Logs: ${rt.logDir}/ (a new file per start; restarts append to it).`,
   ];
   const data = [
