@@ -6,6 +6,7 @@ import { boundOf } from "./helpers/listening";
 import { parseTopology } from "../components/topology";
 import { CliError } from "../cli/errors";
 import { runSimulation, SimulationOptions } from "../cli/simulation";
+import { DEFAULT_SIMULATION } from "../cli/simulateCommand";
 import { runCli } from "./helpers/runCli";
 import { portBlock } from "./helpers/ports";
 import { withTempDir } from "./helpers/tempDir";
@@ -45,14 +46,14 @@ function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: st
 
 after(() => assert.deepEqual(boundOf(planCluster(topology)), [], "no stand-in may outlive the tests"));
 
-test("the single-node stack serves every request through the router, and stops everything (CLI, --json)", () => withTempDir("gaudi-pd-simulate-test-", (tmp) => {
-  const r = runCli(["simulate", "--stack", "single-node", "--requests", "24", "--json"], { TMPDIR: tmp });
+test("without --stack, the seed's single-node setup serves every request through the router, and stops everything (CLI, --json)", () => withTempDir("gaudi-pd-simulate-test-", (tmp) => {
+  const r = runCli(["simulate", "--requests", "24", "--json"], { TMPDIR: tmp });
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });
   assert.ok(summary.p50Ms > 0 && summary.p99Ms >= summary.p50Ms && summary.startupMs > 0, r.stdout);
   assert.match(r.stderr, /router ready at http:\/\/127\.0\.0\.1:9192/);
-  assert.deepEqual(boundOf(planCluster(parseTopology({ colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } }))), []);
+  assert.deepEqual(boundOf(planCluster(parseTopology(DEFAULT_SIMULATION))), []);
 }));
 
 test("cross-node DP groups and side channels: every request prefilled and decoded by different instances", async () => {
@@ -90,7 +91,7 @@ test("a stack whose nodes cannot share this machine is refused before anything s
 
 test("simulate's own bad flags", () => withTempDir("gaudi-pd-sim-flags-", (dir) => {
   for (const [args, expected] of [
-    [["simulate"], /--stack: required/],
+    [["simulate", "--stacks-dir", dir], /--stacks-dir: only with --stack/],
     [["simulate", "--stack", "single-node", "--requests", "0"], /--requests: must be a whole number of at least 1, got "0"/],
     [["simulate", "--stack", "nope", "--stacks-dir", dir], /--stack: no Pulumi\.nope\.yaml/],
   ] as const) {
