@@ -1,7 +1,8 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (docs/architecture.md#decisions).
+import { isHostAddress } from "./fieldTypes";
 import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
-import { ConfigError, Problem, problem } from "./problems";
+import { ConfigError, Problem, problem, shownValue } from "./problems";
 import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
 /** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (docs/architecture.md#ports). */
@@ -58,6 +59,8 @@ export interface RouterPlan {
 
 export interface ClusterPlan {
   readonly topology: Topology;
+  /** What it was planned with: bindAddresses keeps these and adds addresses. */
+  readonly options: PlanOptions;
   readonly nodes: readonly NodePlan[];
   readonly instances: readonly InstancePlan[];
   readonly router: RouterPlan;
@@ -256,12 +259,6 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
   };
 }
 
-/** The nodes whose addresses a node's script bakes in: its own (NIXL side channel) and each DP role's rank-0 node (DP master). */
-export function addressesUsedBy(plan: ClusterPlan, node: NodePlan): string[] {
-  const masters = node.instances.filter((i) => i.dpRank !== null).map((i) => nodeName(plan.topology, i.role, 0));
-  return [...new Set([node.name, ...masters])];
-}
-
 /** The vllm-router command line (docs/architecture.md#router): one --prefill / --decode URL per instance; Prometheus on the
  *  router host's address (vllm-router's default, 127.0.0.1, is out of every scraper's reach) unless router.metricsBindAddress says otherwise. */
 export function routerArgv(topology: Topology, routerAddress: string, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
@@ -362,6 +359,15 @@ function envProblems(topology: Topology): Problem[] {
   return problems;
 }
 
+/** Addresses bound by a caller (hosts, launch flags) reach scripts and argv: they must be addresses. */
+function addressProblems(options: PlanOptions): Problem[] {
+  const given: Array<[string, string]> = [
+    ...Object.entries(options.addresses ?? {}).map(([node, a]): [string, string] => [`addresses.${node}`, a]),
+    ...Object.entries(options.dpMaster ?? {}).map(([role, a]): [string, string] => [`dpMaster.${role}`, a ?? ""]),
+  ];
+  return given.filter(([, a]) => !isHostAddress(a)).map(([at, a]) => problem(at, `must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(a)}`));
+}
+
 function capacityProblems(topology: Topology): Problem[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
@@ -376,8 +382,48 @@ function capacityProblems(topology: Topology): Problem[] {
   );
 }
 
+/** The highest port a role's `nodes` nodes listen on: the last node's last instance, whose ports are the largest. */
+function highestPort(topology: Topology, role: Role, nodes: number): { port: number; what: string } {
+  const r = topology[role];
+  const [rank, instance] = [nodes - 1, r.instancesPerNode - 1];
+  const ports = instancePorts(topology, role, rank, instance);
+  const side = Math.max(...sideChannelPortsOf(r, ports.sideChannelEnvPort, r.dpSize > 1 ? r.instancesPerNode * rank + instance : null));
+  return side > ports.port ? { port: side, what: "NIXL side-channel" } : { port: ports.port, what: "serve" };
+}
+
+/** The real limit on nodes: every port ≤ 65535 under the node stride. Checked before planning, so a huge count is refused
+ *  at once instead of being planned node by node. */
+function strideProblems(topology: Topology): Problem[] {
+  return ROLES.flatMap((role) => {
+    const nodes = topology[role].nodes;
+    const top = highestPort(topology, role, nodes);
+    if (top.port <= 65535) return [];
+    let [fit, over] = [0, nodes];
+    while (over - fit > 1) {
+      const mid = Math.floor((fit + over) / 2);
+      if (highestPort(topology, role, mid).port <= 65535) fit = mid;
+      else over = mid;
+    }
+    const dp = topology[role].dpSize > 1 ? " and each DP rank adds to the side channel" : "";
+    return [
+      problem(
+        `${role}.nodes`,
+        `${nodes} nodes put ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
+          `at most ${fit} ${role} nodes fit under these port bases`,
+      ),
+    ];
+  });
+}
+
+/** The plan with node (and `router`) addresses bound, planned once for the whole cluster; renderers take its result. */
+export function bindAddresses(plan: ClusterPlan, addresses: Readonly<Record<string, string>>): ClusterPlan {
+  return planCluster(plan.topology, { ...plan.options, addresses: { ...plan.options.addresses, ...addresses } });
+}
+
 /** Plan the whole cluster, refusing (ConfigError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
+  const bad = [...addressProblems(options), ...strideProblems(topology)];
+  if (bad.length) throw new ConfigError(bad);
   const addressOf = (name: string) => options.addresses?.[name] ?? placeholderAddress(name);
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];
@@ -408,6 +454,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
+    options,
     nodes,
     instances,
     router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, addressOf(routerNode), prefillUrls, decodeUrls) },

@@ -172,3 +172,25 @@ test("ports (side-channel layout): the seed's TP scenarios plan with one listene
   const prefill = dp.instances.find((i) => i.role === "prefill")!;
   assert.equal(prefill.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perEngine", "the layout is per role");
 });
+
+test("no node cap but the port range: 512 nodes of 8 plan; a count whose ports pass 65535 is refused at once, naming the limit", () => {
+  // DP ranks in the thousands push side channels past 6300 and 8300: the bench's channel base keeps them clear.
+  const big = plan({ ports: { channelBase: 12000 }, prefill: { nodes: 512, instancesPerNode: 8, dpSize: 4096 }, decode: { nodes: 512, instancesPerNode: 8 } });
+  assert.equal(big.instances.length, 8192);
+  const refusedAt = (raw: object) => {
+    try {
+      plan(raw);
+    } catch (e) {
+      return (e as { problems: { path: string; message: string }[] }).problems;
+    }
+    return [];
+  };
+  // decode serve ports: 8300 + 1000 + 8·rank; 9300 + 8·7029 = 65532 is the last that fits.
+  assert.deepEqual(refusedAt({ decode: { nodes: 7030 } }), []);
+  const [p] = refusedAt({ decode: { nodes: 100_000_000 } });
+  assert.equal(p.path, "decode.nodes");
+  assert.match(p.message, /^100000000 nodes put decode serve ports up to 800009292, above 65535 \(each node rank adds 8 to every port\); at most 7030 decode nodes fit/);
+  // With DP the side channel grows by the DP rank too and overflows first: 4300 + 8·r + 7 + (8·r + 7) ≤ 65535 for r ≤ 3826.
+  const [dp] = refusedAt({ prefill: { nodes: 7000, instancesPerNode: 8, dpSize: 56000 } });
+  assert.match(dp.message, /NIXL side-channel ports up to \d+, above 65535 \(each node rank adds 8 to every port and each DP rank adds to the side channel\); at most 3827 prefill/);
+});

@@ -36,7 +36,7 @@ test("verify: on by default; false turns it off; {requests: N} sets the count; a
     assert.equal(problems.length, 1, JSON.stringify(problems));
     assert.match(problems[0], /^verify/);
   }
-  assert.match(problemsOf({ router: { metricsBindAddress: "$(reboot)" } })[0], /^router\.metricsBindAddress: must be an IP address/);
+  assert.match(problemsOf({ router: { metricsBindAddress: "$(reboot)" } })[0], /^router\.metricsBindAddress: must be an IPv4 or IPv6 address/);
 });
 
 test("default requests reach every decode instance: one round per instance (twice) when spread, the coupon collector's when random", () => {
@@ -62,9 +62,10 @@ test("the rendered check names every instance, its URL and each prefill's expect
   assert.equal(renderVerifyScript(plan), script, "pure");
 });
 
-test("a model name with quotes and shell syntax reaches the requests as one JSON string, expanding nothing", () => {
+test("a model name with quotes and shell syntax (refused by the schema, still harmless here) reaches the requests as one JSON string", () => {
   const model = `org/it's "$(touch /tmp/x)"`;
-  const script = renderVerifyScript(planCluster(parseTopology({ model }), { addresses: { "prefill-0": "10.0.0.1", "decode-0": "10.0.0.2", router: "10.0.0.3" } }));
+  const topology = { ...parseTopology({}), model };
+  const script = renderVerifyScript(planCluster(topology, { addresses: { "prefill-0": "10.0.0.1", "decode-0": "10.0.0.2", router: "10.0.0.3" } }));
   assert.equal(bashValue(script, "MODEL_JSON"), JSON.stringify(model));
 });
 
