@@ -121,9 +121,9 @@ for (const kind of ["netns", "systemd"] as const) {
         await sleep(250);
         r = status();
       }
-      console.log(r.stdout.replace(/^/gm, "# "));
+      console.log(r.stdout);
       assert.equal(r.code, 1, show("status", r));
-      assert.match(r.stdout, /^decode-0 +decode-0 +9300 +down \(gave up or was killed( after \d+ times? restarting)?\) +\/health no answer$/m, r.stdout);
+      assert.match(r.stdout, /^decode-0 +decode-0 +9300 +down \(gave up or was killed( after \d+ restarts?)?\) +\/health no answer$/m, r.stdout);
       assert.match(r.stdout, /^prefill-0 +prefill-0 +8300 +healthy/m, r.stdout);
       const commands = r.stdout.split("\n").filter((l) => l.trim().startsWith("pulumi "));
       assert.equal(commands.length, 1, r.stdout);
