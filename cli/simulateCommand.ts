@@ -1,6 +1,7 @@
 // `gaudi-pd simulate [--stack NAME]`: a stack's whole topology (or the seed's single-node one) on this machine behind the real vllm-router.
 import { parseTopology, Topology } from "../components/topology";
 import { CliError } from "./errors";
+import { shownValue } from "../components/problems";
 import { commandFlags, flagHelp, FlagSpec, flagValue } from "./flags";
 import { planStack } from "./planCommand";
 import { runSimulation } from "./simulation";
@@ -40,7 +41,7 @@ function simulatedTopology(stack: string | undefined, stacksDir: string | undefi
 
 function positiveInt(flag: string, value: string | undefined, dflt: number): number {
   if (value === undefined) return dflt;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError([`${flag}: must be a whole number of at least 1, got "${value}"`]);
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError([`${flag}: must be a whole number of at least 1, got ${shownValue(value)}`]);
   return Number(value);
 }
 

@@ -1,7 +1,8 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
 // from the topology. This file is the one source of truth for those formulas (docs/architecture.md#decisions).
+import { isHostAddress } from "./fieldTypes";
 import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
-import { ConfigError, Problem, problem } from "./problems";
+import { ConfigError, Problem, problem, shownValue } from "./problems";
 import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
 /** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (docs/architecture.md#ports). */
@@ -356,6 +357,15 @@ function envProblems(topology: Topology): Problem[] {
   return problems;
 }
 
+/** Addresses bound by a caller (hosts, launch flags) reach scripts and argv: they must be addresses. */
+function addressProblems(options: PlanOptions): Problem[] {
+  const given: Array<[string, string]> = [
+    ...Object.entries(options.addresses ?? {}).map(([node, a]): [string, string] => [`addresses.${node}`, a]),
+    ...Object.entries(options.dpMaster ?? {}).map(([role, a]): [string, string] => [`dpMaster.${role}`, a ?? ""]),
+  ];
+  return given.filter(([, a]) => !isHostAddress(a)).map(([at, a]) => problem(at, `must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(a)}`));
+}
+
 function capacityProblems(topology: Topology): Problem[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
@@ -392,12 +402,14 @@ function strideProblems(topology: Topology): Problem[] {
       if (highestPort(topology, role, mid).port <= 65535) fit = mid;
       else over = mid;
     }
+    // Not even one node fits: the port bases are what to change (a single node's ports are reported by the planner).
+    if (fit === 0) return nodes === 1 ? [] : [problem("ports", `${role} ${top.what} ports pass 65535 on the first node already; lower the port bases`)];
     const dp = topology[role].dpSize > 1 ? " and each DP rank adds to the side channel" : "";
     return [
       problem(
         `${role}.nodes`,
-        `${nodes} nodes put ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
-          `at most ${fit} ${role} nodes fit under these port bases`,
+        `${nodes} puts ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
+          `at most ${fit} fit under these port bases`,
       ),
     ];
   });
@@ -410,8 +422,8 @@ export function bindAddresses(plan: ClusterPlan, addresses: Readonly<Record<stri
 
 /** Plan the whole cluster, refusing (ConfigError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
-  const tooMany = strideProblems(topology);
-  if (tooMany.length) throw new ConfigError(tooMany);
+  const bad = [...addressProblems(options), ...strideProblems(topology)];
+  if (bad.length) throw new ConfigError(bad);
   const addressOf = (name: string) => options.addresses?.[name] ?? placeholderAddress(name);
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];

@@ -42,7 +42,7 @@ const CLI_CASES: Array<[string, string[], RegExp]> = [
   ["async on prefill", ["launch", "--async"], /^gaudi-pd: error: --async: async scheduling is for --role decode only$/m],
   ["flag without its value", ["launch", "--model"], /^gaudi-pd: error: --model: needs a value \(MODEL\)$/m],
   ["--json without --dry-run", ["launch", "--json"], /^gaudi-pd: error: --json: only with --dry-run$/m],
-  ["address with a space", ["launch", "--node-ip", "10.0.0.1 rm"], /^gaudi-pd: error: --node-ip: must be an IP address or host name, got "10.0.0.1 rm"$/m],
+  ["address with a space", ["launch", "--node-ip", "10.0.0.1 rm"], /^gaudi-pd: error: --node-ip: must be an IPv4 or IPv6 address or a DNS name, got "10.0.0.1 rm"$/m],
   ["too few batched tokens for a bucket", ["launch", "--max-num-batched-tokens", "64"], /^gaudi-pd: error: --max-num-batched-tokens: must be at least 128 \(one prompt bucket\), got 64$/m],
   ["value given to a switch", ["launch", "--enforce-eager=yes"], /^gaudi-pd: error: --enforce-eager: takes no value$/m],
   ["serve and channel ports collide", ["launch", "--base-channel-port", "8300"], /^gaudi-pd: error: --base-port\/--base-channel-port\/--dp-master-port: prefill-0 port 8300 is used by both prefill-0 prefill instance 0 \(serve\) and prefill-0 prefill instance 0 \(NIXL side channel\)$/m],

@@ -164,11 +164,10 @@ test("an unknown node is a clear error naming the nodes there are", () => {
   assert.throws(() => renderNodeScript(plans[0].plan, "pd-7"), /no node named "pd-7" \(nodes: pd-0\)/);
 });
 
-test("values the host script cannot carry are refused at render time", () => {
-  const multiLine = planCluster(parseTopology({ env: { BAD: "two\nlines" } }));
-  assert.throws(() => renderNodeScript(multiLine, "prefill-0"), /env "BAD" must be a variable name with a one-line value/);
-  const spaced = planCluster(parseTopology({ stateDir: "/var/lib/gaudi pd" }));
-  assert.throws(() => renderNodeScript(spaced, "prefill-0"), /stateDir: must be an absolute path/);
+test("values the host script cannot carry are refused at parse time, before any rendering", () => {
+  assert.throws(() => parseTopology({ env: { BAD: "two\nlines" } }), /env\.BAD: must be one line/);
+  assert.throws(() => parseTopology({ stateDir: "/var/lib/gaudi pd" }), /stateDir: must be an absolute, normalized path/);
+  assert.throws(() => planCluster(parseTopology({}), { addresses: { "prefill-0": "10.0.0.1\ntouch /tmp/x" } }), /addresses\.prefill-0: must be an IPv4/);
 });
 
 test("usage: no verb or an unknown verb exits 2 before doing anything", () => {
