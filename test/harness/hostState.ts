@@ -36,12 +36,13 @@ export async function strangers(hosts: TestHosts, baseline: Baseline, host: stri
   return (await hosts.pids(host)).filter((pid) => !baseline.get(host)?.has(pid) && cmdline(pid) !== "");
 }
 
-/** Listening TCP and bound UDP sockets of a host other than its sshd. */
+/** Listening TCP and bound UDP sockets of a host other than its sshd's port 22. */
 export async function listeners(hosts: TestHosts, host: string): Promise<string[]> {
   const r = await hosts.netnsExec(host, ["ss", "-Hltnup"]);
   assert.equal(r.code, 0, r.stderr);
-  const sshd = `${hosts.host(host).address}:22 `;
-  return r.stdout.split("\n").filter((l) => l.trim() && !l.includes(sshd));
+  // The harness's sshd listens on the host's address, a systemd host's stock sshd on every address.
+  const sshd = (l: string) => /:22\s/.test(l) && l.includes('(("sshd",');
+  return r.stdout.split("\n").filter((l) => l.trim() && !sshd(l));
 }
 
 /** Every host is back to its harness processes and its sshd port; SSH sessions may take a moment to exit. */

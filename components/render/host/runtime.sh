@@ -8,6 +8,7 @@ usage: bash ${0##*/} VERB [VERB...]
     start    start every instance that is not already running
     wait     poll every instance until all are healthy (timeout: GAUDI_PD_WAIT_TIMEOUT or $HEALTH_TIMEOUT s)
     stop     stop every instance; return once none of its processes and none of its ports is left
+    uninstall  stop, then remove what install wrote (state directory, unit file; the logs stay)
     status   one line per instance; exit 0 when all are healthy, 3 otherwise
   GAUDI_PD_MODE=systemd|supervised overrides the mode install picks (systemd when systemd is PID 1).
 USAGE
@@ -211,13 +212,17 @@ verb_start() {
   say "$started started, $((${#KEYS[@]} - started)) already running"
 }
 
-report_failed() { # reason index...: name each failed instance and show the tail of its log
+report_failed() { # reason index...: name each failed instance and show the tail of its journal (systemd) or log
   local reason=$1 i log
   shift
   for i in "$@"; do
     log=$(log_of "$i")
     printf '[gaudi-pd %s] FAILED: %s (port %s) %s\n' "$UNIT" "${DESCRIPTIONS[i]}" "${PORTS[i]}" "$reason" >&2
-    if [ -n "$log" ] && [ -f "$log" ]; then
+    if [ "$(installed_mode)" = systemd ]; then
+      # The journal has the instance's output and systemd's account of its exits and restarts.
+      printf '  last %s lines of journalctl -u %s (the instance log is %s):\n' "$LOG_TAIL_LINES" "$(unit_name "$i")" "${log:-not started}" >&2
+      journalctl -u "$(unit_name "$i")" -n "$LOG_TAIL_LINES" --no-pager -o short-iso 2>&1 | sed 's/^/  | /' >&2
+    elif [ -n "$log" ] && [ -f "$log" ]; then
       printf '  last %s lines of %s:\n' "$LOG_TAIL_LINES" "$log" >&2
       tail -n "$LOG_TAIL_LINES" "$log" | sed 's/^/  | /' >&2
     else
@@ -363,6 +368,13 @@ verb_stop() {
   say "stopped: no instance process left, ports ${BOUND_PORTS[*]} free"
 }
 
+verb_uninstall() { # what install wrote goes (the delete command then removes this script), logs stay
+  verb_stop
+  rm -f "$UNIT_DIR/$SYSTEMD_UNIT@.service"
+  rm -rf "$STATE"
+  say "uninstalled: $STATE removed, logs kept in $LOG_DIR"
+}
+
 verb_status() {
   local mode i pid sup state health unhealthy=0
   mode=$(installed_mode)
@@ -392,7 +404,7 @@ main() {
   fi
   for verb in "$@"; do
     case $verb in
-      install | start | wait | stop | status) ;;
+      install | start | wait | stop | uninstall | status) ;;
       -h | --help | help)
         usage
         exit 0
@@ -410,6 +422,7 @@ main() {
       start) verb_start ;;
       wait) verb_wait ;;
       stop) verb_stop ;;
+      uninstall) verb_uninstall ;;
       status) verb_status ;;
     esac
   done
