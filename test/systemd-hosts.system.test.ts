@@ -145,6 +145,18 @@ async function requestsSucceed(plan: ClusterPlan, n: number): Promise<void> {
   }
 }
 
+/** Requests through the router succeed within 30 s (it re-checks workers that were down on its own schedule). */
+async function routerServes(plan: ClusterPlan, when: string): Promise<void> {
+  await until(`the router serving ${when}`, 30, async () => {
+    try {
+      await requestsSucceed(plan, 4);
+      return true;
+    } catch {
+      return null;
+    }
+  });
+}
+
 test("a SIGKILLed instance is restarted by systemd (NRestarts counts it) and the cluster serves again", async () => {
   const plan = plan1();
   const unit = UNIT("decode-0", "decode-1");
@@ -159,14 +171,7 @@ test("a SIGKILLed instance is restarted by systemd (NRestarts counts it) and the
   });
   await until("every decode instance healthy again", 60, async () => ((await statusOk(plan, "decode-0")) ? true : null));
   console.log(`# decode-1 SIGKILLed: restarted as pid ${after.MainPID}, decode-0 healthy again after ${Date.now() - t0} ms`);
-  await until("the router serving again", 30, async () => {
-    try {
-      await requestsSucceed(plan, 4);
-      return true;
-    } catch {
-      return null;
-    }
-  });
+  await routerServes(plan, "again after the kill");
 });
 
 test("instance output is in journald and in the launcher's log file, with the limits the instance really got", async () => {
@@ -199,14 +204,7 @@ test("restarting a host's container brings every instance back with no gaudi-pd 
   const booted = Date.now() - t0;
   for (const n of ["decode-0", "router"]) await until(`${n} healthy after its restart`, 60, async () => ((await statusOk(plan, n)) ? true : null));
   console.log(`# decode-0 and router hosts restarted: SSH after ${booted} ms, every instance healthy after ${Date.now() - t0} ms`);
-  await until("the router serving after the restart", 30, async () => {
-    try {
-      await requestsSucceed(plan, 4);
-      return true;
-    } catch {
-      return null;
-    }
-  });
+  await routerServes(plan, "after the restart");
 });
 
 /** Files gaudi-pd wrote on a host that are still there, logs excepted (the host's own writable layer, seen from outside). */
