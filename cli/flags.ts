@@ -1,5 +1,6 @@
 // A small flag parser for the CLI's subcommands: long and short names, `--flag=value`, suggestions for typos.
 import { nearestName } from "../components/nearestName";
+import { shownValue } from "../components/problems";
 import { CliError } from "./errors";
 
 export interface FlagSpec {
@@ -29,7 +30,8 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
     const spec = byName.get(name);
     if (!spec) {
       const near = name.startsWith("-") ? nearestName(name, [...byName.keys()].filter((k) => k.startsWith("--"))) : null;
-      problems.push(`${name}: ${name.startsWith("-") ? "unknown flag" : "unexpected argument"}${near ? ` (did you mean ${near}?)` : ""}`);
+      const shown = /^-{0,2}[A-Za-z0-9][A-Za-z0-9-]{0,40}$/.test(name) ? name : shownValue(name);
+      problems.push(`${shown}: ${name.startsWith("-") ? "unknown flag" : "unexpected argument"}${near ? ` (did you mean ${near}?)` : ""}`);
       // An unknown flag's likely value is not a second problem.
       if (name.startsWith("-") && eq < 0 && argv[i + 1] !== undefined && !argv[i + 1].startsWith("-")) i++;
       continue;
@@ -59,7 +61,7 @@ export function flagValue(flags: ParsedFlags, name: string): string | undefined 
 
 /** Numbers as numbers (so the schema can say "must be an integer, got …"), anything else unchanged. */
 export function numeric(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  return value !== undefined && /^-?(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : value;
 }
 
 /** A subcommand's flags, or null when it was asked for --help (its usage is then printed). */

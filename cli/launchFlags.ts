@@ -1,6 +1,7 @@
 // The seed launcher's flags (and the fuller launcher's), mapped onto a one-role topology and a launch target.
 import * as path from "node:path";
-import type { Problem } from "../components/problems";
+import { isHostAddress } from "../components/fieldTypes";
+import { Problem, shownValue } from "../components/problems";
 import { SECRET_PLACEHOLDER } from "../components/stackConfig";
 import type { Role } from "../components/topology";
 import { FlagSpec, flagValue, numeric, ParsedFlags } from "./flags";
@@ -96,29 +97,32 @@ export interface LaunchTarget {
   readonly dpMasterIp: string;
 }
 
-const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
-
 /** The launch target, the raw one-role topology the flags describe, and the problems found in the target flags. */
 export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw: Record<string, unknown>; problems: string[] } {
   const problems: string[] = [];
   const givenRole = flagValue(flags, "--role") ?? "prefill";
   // A bad role is this one problem; planning goes on as prefill so it adds no second line about the config.
   const role: Role = givenRole === "decode" ? "decode" : "prefill";
-  if (givenRole !== "prefill" && givenRole !== "decode") problems.push(`--role: must be prefill or decode, got "${givenRole}"`);
+  if (givenRole !== "prefill" && givenRole !== "decode") problems.push(`--role: must be prefill or decode, got ${shownValue(givenRole)}`);
   const intFlag = (name: string, dflt: number, min: number) => {
     const v = flagValue(flags, name);
     if (v === undefined) return dflt;
-    if (!/^-?\d+$/.test(v) || Number(v) < min) problems.push(`${name}: must be an integer of at least ${min}, got "${v}"`);
+    if (!/^-?\d+$/.test(v) || Number(v) < min) problems.push(`${name}: must be an integer of at least ${min}, got ${shownValue(v)}`);
     return Number(v);
   };
   const nodeSize = intFlag("--node-size", 1, 1);
   const nodeRank = intFlag("--node-rank", 0, 0);
   if (Number.isInteger(nodeRank) && Number.isInteger(nodeSize) && nodeRank >= nodeSize && nodeRank >= 0)
     problems.push(`--node-rank: must be less than --node-size (${nodeSize}), got ${nodeRank}`);
-  const nodeIp = flagValue(flags, "--node-ip") ?? "localhost";
-  const dpMasterIp = flagValue(flags, "--dp-master-ip") ?? "localhost";
-  for (const [flag, v] of [["--node-ip", nodeIp], ["--dp-master-ip", dpMasterIp]] as const)
-    if (!ADDRESS.test(v)) problems.push(`${flag}: must be an IP address or host name, got "${v}"`);
+  // A refused address is reported here once; planning goes on with the default so the other problems show too.
+  const address = (flag: string) => {
+    const v = flagValue(flags, flag) ?? "localhost";
+    if (isHostAddress(v)) return v;
+    problems.push(`${flag}: must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(v)}`);
+    return "localhost";
+  };
+  const nodeIp = address("--node-ip");
+  const dpMasterIp = address("--dp-master-ip");
   if (flags.has("--async") && role !== "decode") problems.push("--async: async scheduling is for --role decode only");
   if (flags.has("--json") && !flags.has("--dry-run")) problems.push("--json: only with --dry-run");
 

@@ -4,6 +4,7 @@ import { CliError } from "./errors";
 import { launchCommand } from "./launch";
 import { planCommand } from "./planCommand";
 import { simulateCommand } from "./simulateCommand";
+import { statusCommand } from "./statusCommand";
 
 const USAGE = `Usage: gaudi-pd <command> [OPTIONS]
 
@@ -11,6 +12,7 @@ Commands:
   launch     Start (or --dry-run print) this node's prefill or decode instances, with the seed launcher's flags
   plan       Print a stack's cluster layout: nodes, ports, DP ranks, HPU modules, router command
   simulate   Run a whole stack on this machine with vLLM stand-ins behind the real vllm-router
+  status     Ask a deployed stack's hosts how every instance and the router are doing; print the replace that restarts a node
 
 Run 'gaudi-pd <command> --help' for a command's options.`;
 
@@ -18,6 +20,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   launch: launchCommand,
   plan: planCommand,
   simulate: simulateCommand,
+  status: statusCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

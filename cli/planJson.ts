@@ -1,4 +1,4 @@
-// The JSON shapes of DESIGN.md's "Interfaces": what `launch --dry-run --json` and `plan --json` print.
+// The JSON shapes of docs/architecture.md#interfaces: what `launch --dry-run --json` and `plan --json` print.
 import type { ClusterPlan, InstancePlan } from "../components/plan";
 
 export function instanceJson(i: InstancePlan) {

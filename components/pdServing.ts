@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
 import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE, hfTokenName, readyName, ROUTER_UNIT, routerServeName, serveName } from "./names";
-import { addressesUsedBy, ClusterPlan, planCluster } from "./plan";
+import { bindAddresses, ClusterPlan } from "./plan";
 import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
@@ -63,8 +63,12 @@ export class PdServing extends pulumi.ComponentResource {
       if (!h) throw new Error(`PdServing: no host named ${hostName} (hosts: ${[...byName.keys()].join(", ")})`);
       return h;
     };
-    // Only the addresses a script uses feed it, so replacing one machine re-renders only the scripts that name it.
-    const addresses = (names: readonly string[]) => pulumi.all(Object.fromEntries(names.map((n) => [n, hostOf(n).privateAddress])));
+    const routerHost = hostOf(plan.router.node);
+    const dedicated = plan.router.node === DEDICATED_ROUTER_NODE;
+    // Every address bound once, in one plan; each script is then rendered from it (linear in nodes). A setting of one role
+    // still changes only that role's scripts. Preview's price: while one machine's address is unknown, so is every script.
+    const hostNames = [...plan.nodes.map((n) => n.name), ...(dedicated ? [DEDICATED_ROUTER_NODE] : [])];
+    const bound = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, hostOf(n).privateAddress]))).apply((a) => bindAddresses(plan, a));
 
     const ready = (h: Host) =>
       new command.remote.Command(
@@ -93,13 +97,10 @@ export class PdServing extends pulumi.ComponentResource {
             { parent: this, dependsOn: gates[0], additionalSecretOutputs: ["stdout", "stderr"] },
           ),
         );
-      const script = addresses(addressesUsedBy(plan, node)).apply((a) => renderNodeScript(plan, node.name, a));
+      const script = bound.apply((p) => renderNodeScript(p, node.name));
       return serve(serveName(name, node.name), h, scriptCommands(stateDir, node.name), script, gates);
     });
 
-    const routerHost = hostOf(plan.router.node);
-    const dedicated = plan.router.node === DEDICATED_ROUTER_NODE;
-    const bound = addresses([...plan.nodes.map((n) => n.name), ...(dedicated ? [DEDICATED_ROUTER_NODE] : [])]).apply((a) => planCluster(plan.topology, { addresses: a }));
     serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), bound.apply((p) => renderRouterScript(p)), [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
 
     this.endpoints = bound.apply((p) => ({ prefill: [...p.router.prefillUrls], decode: [...p.router.decodeUrls] }));

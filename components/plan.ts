@@ -1,10 +1,11 @@
 // The cluster plan: every node, rank, port, HPU module, environment variable and argv, derived purely
-// from the topology. This file is the one source of truth for those formulas (DESIGN.md decisions 1-5).
+// from the topology. This file is the one source of truth for those formulas (docs/architecture.md#decisions).
+import { isHostAddress } from "./fieldTypes";
 import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
-import { ConfigError, Problem, problem } from "./problems";
+import { ConfigError, Problem, problem, shownValue } from "./problems";
 import { Role, ROLES, RoleTopology, Topology } from "./topology";
 
-/** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (decision 1). */
+/** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (docs/architecture.md#ports). */
 export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
 
 /** Node ranks are spaced by this many ports (the seed's stride), so nodes of a role can share one host. */
@@ -58,6 +59,8 @@ export interface RouterPlan {
 
 export interface ClusterPlan {
   readonly topology: Topology;
+  /** What it was planned with: bindAddresses keeps these and adds addresses. */
+  readonly options: PlanOptions;
   readonly nodes: readonly NodePlan[];
   readonly instances: readonly InstancePlan[];
   readonly router: RouterPlan;
@@ -77,7 +80,7 @@ export function nodeName(topology: Topology, role: Role, rank: number): string {
   return nodeNameOf(topology.colocate ? "pd" : role, rank);
 }
 
-/** The seed's port formulas (decision 1): serve, side-channel env value and DP master port of one instance. */
+/** The seed's port formulas (docs/architecture.md#ports): serve, side-channel env value and DP master port of one instance. */
 export function instancePorts(topology: Topology, role: Role, nodeRank: number, instance: number) {
   const shift = roleShift(role);
   const offset = NODE_PORT_STRIDE * nodeRank + instance;
@@ -88,12 +91,12 @@ export function instancePorts(topology: Topology, role: Role, nodeRank: number, 
   };
 }
 
-/** DP rank of an instance (decision 2), or null when the role runs without data parallelism. */
+/** DP rank of an instance (docs/architecture.md#dp-ranks), or null when the role runs without data parallelism. */
 export function dpRankOf(r: RoleTopology, nodeRank: number, instance: number): number | null {
   return r.dpSize > 1 ? r.instancesPerNode * nodeRank + instance : null;
 }
 
-/** The side-channel ports an instance binds (decision 1): perEngine at env value + DP index; perTpWorker one per TP
+/** The side-channel ports an instance binds (docs/architecture.md#ports): perEngine at env value + DP index; perTpWorker one per TP
  *  worker at env value + dpRank·tpSize + tpRank. */
 export function sideChannelPortsOf(r: RoleTopology, envPort: number, dpRank: number | null): number[] {
   const dp = dpRank ?? 0;
@@ -101,20 +104,20 @@ export function sideChannelPortsOf(r: RoleTopology, envPort: number, dpRank: num
   return Array.from({ length: r.tpSize }, (_, tpRank) => envPort + dp * r.tpSize + tpRank);
 }
 
-/** HPU modules of an instance (decision 3); with colocate, decode takes the modules after prefill's. */
+/** HPU modules of an instance (docs/architecture.md#hpu-pinning); with colocate, decode takes the modules after prefill's. */
 export function hpuModulesOf(topology: Topology, role: Role, instance: number): number[] {
   const r = topology[role];
   const first = (role === "decode" && topology.colocate ? topology.prefill.instancesPerNode * topology.prefill.tpSize : 0) + instance * r.tpSize;
   return Array.from({ length: r.tpSize }, (_, k) => first + k);
 }
 
-/** UCX transports for a role: `hpu` buffers need `gaudi_gdr`, added once (decision 4). */
+/** UCX transports for a role: `hpu` buffers need `gaudi_gdr`, added once (docs/architecture.md#nixl-buffer-device). */
 export function ucxTlsOf(r: RoleTopology): string {
   const tls = r.nixl.ucxTls.split(",");
   return r.nixl.bufferDevice === "hpu" && !tls.includes("gaudi_gdr") ? [...tls, "gaudi_gdr"].join(",") : tls.join(",");
 }
 
-/** The `--kv-transfer-config` JSON (decision 5), built as an object and serialized once. */
+/** The `--kv-transfer-config` JSON (docs/architecture.md#kv-transfer-config), built as an object and serialized once. */
 export function kvTransferConfig(r: RoleTopology): string {
   return JSON.stringify({
     kv_connector: "NixlConnector",
@@ -124,7 +127,7 @@ export function kvTransferConfig(r: RoleTopology): string {
   });
 }
 
-/** Gaudi bucketing of a role: prefill buckets prompts, decode runs exponential buckets (reference/launcher-facts.md). */
+/** Gaudi bucketing of a role: prefill buckets prompts, decode runs exponential buckets (docs/architecture.md#bucketing). */
 export function bucketEnv(r: RoleTopology): Record<string, string> {
   if (r.role === "decode") {
     return {
@@ -256,13 +259,7 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
   };
 }
 
-/** The nodes whose addresses a node's script bakes in: its own (NIXL side channel) and each DP role's rank-0 node (DP master). */
-export function addressesUsedBy(plan: ClusterPlan, node: NodePlan): string[] {
-  const masters = node.instances.filter((i) => i.dpRank !== null).map((i) => nodeName(plan.topology, i.role, 0));
-  return [...new Set([node.name, ...masters])];
-}
-
-/** The vllm-router command line (decision 7): one --prefill / --decode URL per instance. */
+/** The vllm-router command line (docs/architecture.md#router): one --prefill / --decode URL per instance. */
 export function routerArgv(topology: Topology, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
   const rt = topology.router;
   return [
@@ -360,6 +357,15 @@ function envProblems(topology: Topology): Problem[] {
   return problems;
 }
 
+/** Addresses bound by a caller (hosts, launch flags) reach scripts and argv: they must be addresses. */
+function addressProblems(options: PlanOptions): Problem[] {
+  const given: Array<[string, string]> = [
+    ...Object.entries(options.addresses ?? {}).map(([node, a]): [string, string] => [`addresses.${node}`, a]),
+    ...Object.entries(options.dpMaster ?? {}).map(([role, a]): [string, string] => [`dpMaster.${role}`, a ?? ""]),
+  ];
+  return given.filter(([, a]) => !isHostAddress(a)).map(([at, a]) => problem(at, `must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(a)}`));
+}
+
 function capacityProblems(topology: Topology): Problem[] {
   const need = (r: RoleTopology) => r.instancesPerNode * r.tpSize;
   const cap = `the ${topology.hpusPerNode} HPUs of a node (infra.hpusPerNode)`;
@@ -374,8 +380,50 @@ function capacityProblems(topology: Topology): Problem[] {
   );
 }
 
+/** The highest port a role's `nodes` nodes listen on: the last node's last instance, whose ports are the largest. */
+function highestPort(topology: Topology, role: Role, nodes: number): { port: number; what: string } {
+  const r = topology[role];
+  const [rank, instance] = [nodes - 1, r.instancesPerNode - 1];
+  const ports = instancePorts(topology, role, rank, instance);
+  const side = Math.max(...sideChannelPortsOf(r, ports.sideChannelEnvPort, r.dpSize > 1 ? r.instancesPerNode * rank + instance : null));
+  return side > ports.port ? { port: side, what: "NIXL side-channel" } : { port: ports.port, what: "serve" };
+}
+
+/** The real limit on nodes: every port ≤ 65535 under the node stride. Checked before planning, so a huge count is refused
+ *  at once instead of being planned node by node. */
+function strideProblems(topology: Topology): Problem[] {
+  return ROLES.flatMap((role) => {
+    const nodes = topology[role].nodes;
+    const top = highestPort(topology, role, nodes);
+    if (top.port <= 65535) return [];
+    let [fit, over] = [0, nodes];
+    while (over - fit > 1) {
+      const mid = Math.floor((fit + over) / 2);
+      if (highestPort(topology, role, mid).port <= 65535) fit = mid;
+      else over = mid;
+    }
+    // Not even one node fits: the port bases are what to change (a single node's ports are reported by the planner).
+    if (fit === 0) return nodes === 1 ? [] : [problem("ports", `${role} ${top.what} ports pass 65535 on the first node already; lower the port bases`)];
+    const dp = topology[role].dpSize > 1 ? " and each DP rank adds to the side channel" : "";
+    return [
+      problem(
+        `${role}.nodes`,
+        `${nodes} puts ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
+          `at most ${fit} fit under these port bases`,
+      ),
+    ];
+  });
+}
+
+/** The plan with node (and `router`) addresses bound, planned once for the whole cluster; renderers take its result. */
+export function bindAddresses(plan: ClusterPlan, addresses: Readonly<Record<string, string>>): ClusterPlan {
+  return planCluster(plan.topology, { ...plan.options, addresses: { ...plan.options.addresses, ...addresses } });
+}
+
 /** Plan the whole cluster, refusing (ConfigError) what cannot run. Deterministic for equal inputs. */
 export function planCluster(topology: Topology, options: PlanOptions = {}): ClusterPlan {
+  const bad = [...addressProblems(options), ...strideProblems(topology)];
+  if (bad.length) throw new ConfigError(bad);
   const addressOf = (name: string) => options.addresses?.[name] ?? placeholderAddress(name);
   const nodeCount = topology.colocate ? topology.prefill.nodes : 0;
   const nodes: NodePlan[] = [];
@@ -406,6 +454,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
   const [prefillUrls, decodeUrls] = [urls("prefill"), urls("decode")];
   const plan: ClusterPlan = {
     topology,
+    options,
     nodes,
     instances,
     router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },

@@ -19,7 +19,8 @@ export const problem = (path: string, message: string): Problem => ({ path, mess
 
 /** `<prefix><path>: <message>`, the one line a problem prints as. */
 export function formatProblem(p: Problem, prefix = ""): string {
-  return p.path ? `${prefix}${p.path}: ${p.message}` : `${prefix.replace(/:$/, "")}: ${p.message}`;
+  if (p.path) return `${prefix}${p.path}: ${p.message}`;
+  return prefix ? `${prefix.replace(/:$/, "")}: ${p.message}` : p.message;
 }
 
 /** Longest value echoed in full; longer ones are summarized. */

@@ -1,6 +1,8 @@
 // The cluster topology: the stack config `gaudi-pd:*` (or the CLI's flags) validated into one typed object.
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
+import { absolutePath, cloudId, commandName, envName, envValue, hostAddress, ipv4Cidr, loginName, modelId, optionalPath, plainText } from "./fieldTypes";
+import { gaudiMachineOf, UNKNOWN_MACHINE } from "./gaudiMachines";
 import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
@@ -20,7 +22,6 @@ export const VLLM_ROUTER_VERSION = "0.1.17";
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const port = int(1024, 65535);
-const nonEmpty = z.string().min(1);
 
 /** Settings shared by both roles: set at top level, overridable in `prefill:` / `decode:`. */
 const sharedShape = {
@@ -37,14 +38,14 @@ const sharedShape = {
   profile: z.boolean().optional(),
   debug: z.boolean().optional(),
   // Empty means off, so Pulumi.yaml can declare them with a default.
-  incConfig: z.string().optional(),
-  recipeCacheDir: z.string().optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).optional(),
+  incConfig: optionalPath.optional(),
+  recipeCacheDir: optionalPath.optional(),
+  env: z.record(envName, envValue).optional(),
   nixl: z
     .strictObject({
       bufferDevice: z.enum(BUFFER_DEVICES).optional(),
       backend: z.enum(NIXL_BACKENDS).optional(),
-      ucxTls: z.string().regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports").optional(),
+      ucxTls: z.string().max(256, "must be at most 256 characters").regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports").optional(),
       sideChannelLayout: z.enum(SIDE_CHANNEL_LAYOUTS).optional(),
     })
     .optional(),
@@ -75,7 +76,8 @@ const SHARED_DEFAULTS = {
 };
 
 const roleSchema = z.strictObject({
-  nodes: int(1, 64).default(1),
+  // No cap here: the planner refuses what overflows the port range (its limit depends on the port bases).
+  nodes: int(1).default(1),
   instancesPerNode: int(1, 8).default(1),
   tpSize: int(1, 8).default(1),
   dpSize: int(1).default(1),
@@ -84,38 +86,39 @@ const roleSchema = z.strictObject({
 });
 
 const sshTarget = {
-  address: nonEmpty,
-  privateAddress: nonEmpty.optional(),
-  user: nonEmpty.optional(),
+  address: hostAddress,
+  privateAddress: hostAddress.optional(),
+  user: loginName.optional(),
   port: int(1, 65535).optional(),
 };
 const hostSchema = z.strictObject(sshTarget);
 
 const awsInfraSchema = z.strictObject({
   kind: z.literal("aws"),
-  region: nonEmpty.optional(),
-  instanceType: nonEmpty.default("dl1.24xlarge"),
-  hpusPerNode: int(1, 64).default(8),
-  efaInterfaces: int(0, 32).default(4),
-  ami: z.union([z.strictObject({ id: z.string().regex(/^ami-[0-9a-f]+$/, "must look like ami-0123abcd") }), z.strictObject({ owner: nonEmpty, name: nonEmpty })]),
-  vpcId: nonEmpty.optional(),
-  subnetId: nonEmpty.optional(),
-  sshCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.0/24")).min(1),
-  routerCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.0/24")).default([]),
-  sshUser: nonEmpty.default("ubuntu"),
-  publicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line").optional(),
+  region: cloudId(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "us-east-1").optional(),
+  instanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "dl1.24xlarge").default("dl1.24xlarge"),
+  // Both default to the instance type's (components/gaudiMachines.ts).
+  hpusPerNode: int(1, 64).optional(),
+  efaInterfaces: int(0, 32).optional(),
+  ami: z.union([z.strictObject({ id: cloudId(/^ami-[0-9a-f]{1,17}$/, "ami-0123abcd") }), z.strictObject({ owner: cloudId(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, "amazon or 123456789012"), name: plainText(128) })]),
+  vpcId: cloudId(/^vpc-[0-9a-z]{1,17}$/, "vpc-0123abcd").optional(),
+  subnetId: cloudId(/^subnet-[0-9a-z]{1,17}$/, "subnet-0123abcd").optional(),
+  sshCidrs: z.array(ipv4Cidr).min(1).max(64),
+  routerCidrs: z.array(ipv4Cidr).max(64).default([]),
+  sshUser: loginName.default("ubuntu"),
+  publicKey: z.string().max(16384, "must be at most 16384 characters").regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line").optional(),
   rootVolumeGb: int(50, 16384).default(500),
-  routerInstanceType: nonEmpty.default("c6i.large"),
+  routerInstanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "c6i.large").default("c6i.large"),
 });
 
 const hostsInfraSchema = z.strictObject({
   kind: z.literal("hosts"),
   hpusPerNode: int(1, 64).default(8),
-  sshUser: nonEmpty.default("ubuntu"),
+  sshUser: loginName.default("ubuntu"),
   sshPort: int(1, 65535).default(22),
-  prefill: z.array(hostSchema).default([]),
-  decode: z.array(hostSchema).default([]),
-  pd: z.array(hostSchema).default([]),
+  prefill: z.array(hostSchema).max(64).default([]),
+  decode: z.array(hostSchema).max(64).default([]),
+  pd: z.array(hostSchema).max(64).default([]),
   router: hostSchema.optional(),
   bastion: z.strictObject(sshTarget).optional(),
 });
@@ -124,24 +127,24 @@ const routerSchema = z.strictObject({
   port: port.default(9192),
   metricsPort: port.default(29000),
   /** The address vllm-router binds (its `--host`); not a machine: where the router runs is `placement`. */
-  bindAddress: nonEmpty.default("0.0.0.0"),
+  bindAddress: hostAddress.default("0.0.0.0"),
   prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
   decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
-  placement: nonEmpty.default("dedicated"),
+  placement: z.string().min(1).max(64, "must be at most 64 characters").default("dedicated"),
   workerStartupTimeoutSecs: int(1).default(600),
 });
 
 const topologySchema = z.strictObject({
-  model: nonEmpty.default("ibm-research/PowerMoE-3b"),
+  model: modelId.default("ibm-research/PowerMoE-3b"),
   ports: z
     .strictObject({ base: port.default(8300), channelBase: port.default(4300), dpMaster: port.default(6300) })
     .default({ base: 8300, channelBase: 4300, dpMaster: 6300 }),
   colocate: z.boolean().default(false),
-  logDir: nonEmpty.default("/var/log/gaudi-pd"),
-  stateDir: nonEmpty.default("/var/lib/gaudi-pd"),
-  vllmCommand: nonEmpty.default("vllm"),
+  logDir: absolutePath.default("/var/log/gaudi-pd"),
+  stateDir: absolutePath.default("/var/lib/gaudi-pd"),
+  vllmCommand: commandName.default("vllm"),
   healthTimeoutSecs: int(1).default(1200),
-  hfToken: z.string().optional(),
+  hfToken: z.string().max(1024, "must be at most 1024 characters").optional(),
   prefill: roleSchema.default(roleSchema.parse({})),
   decode: roleSchema.default(roleSchema.parse({})),
   router: routerSchema.default(routerSchema.parse({})),
@@ -159,7 +162,7 @@ export interface RoleTopology extends SharedSettings {
   readonly dpSize: number;
   readonly asyncScheduling: boolean;
 }
-export type AwsInfra = z.output<typeof awsInfraSchema>;
+export type AwsInfra = Omit<z.output<typeof awsInfraSchema>, "hpusPerNode" | "efaInterfaces"> & { readonly hpusPerNode: number; readonly efaInterfaces: number };
 export type HostsInfra = z.output<typeof hostsInfraSchema>;
 export type HostEntry = z.output<typeof hostSchema>;
 export type Infra = AwsInfra | HostsInfra;
@@ -186,8 +189,8 @@ const describe = shownValue;
 const pathOf = (path: readonly PropertyKey[]) =>
   path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
 
-/** The keys an object schema at `path` accepts, for "did you mean" suggestions. */
-function keysAt(path: readonly PropertyKey[], raw: unknown): string[] {
+/** The schema at `path` (and the raw value there), following discriminated unions by the raw `kind`. */
+function schemaAt(path: readonly PropertyKey[], raw: unknown): { schema: z.ZodType; value: unknown } | null {
   let schema: z.ZodType = topologySchema;
   let value: unknown = raw;
   for (const p of path) {
@@ -195,18 +198,28 @@ function keysAt(path: readonly PropertyKey[], raw: unknown): string[] {
     if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(p)];
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else if (schema instanceof z.ZodDiscriminatedUnion) {
-      const kind = (value as { kind?: unknown })?.kind;
-      const match = (schema.options as z.ZodObject[]).find((o) => (o.shape.kind as z.ZodLiteral).value === kind);
-      if (!match) return [];
+      const match = unionMatch(schema, value);
+      if (!match) return null;
       schema = match.shape[String(p)] as z.ZodType;
-    } else return [];
+    } else return null;
     value = (value as Record<PropertyKey, unknown> | undefined)?.[p];
-    if (!schema) return [];
+    if (!schema) return null;
   }
-  schema = unwrap(schema);
+  return { schema: unwrap(schema), value };
+}
+
+function unionMatch(schema: z.ZodDiscriminatedUnion, value: unknown): z.ZodObject | undefined {
+  const kind = (value as { kind?: unknown })?.kind;
+  return (schema.options as z.ZodObject[]).find((o) => (o.shape.kind as z.ZodLiteral).value === kind);
+}
+
+/** The keys an object schema at `path` accepts, for "did you mean" suggestions. */
+function keysAt(path: readonly PropertyKey[], raw: unknown): string[] {
+  const at = schemaAt(path, raw);
+  if (!at) return [];
+  const { schema, value } = at;
   if (schema instanceof z.ZodDiscriminatedUnion) {
-    const kind = (value as { kind?: unknown })?.kind;
-    const match = (schema.options as z.ZodObject[]).find((o) => (o.shape.kind as z.ZodLiteral).value === kind);
+    const match = unionMatch(schema, value);
     return match ? Object.keys(match.shape) : ["kind"];
   }
   if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).flatMap((o) => (o instanceof z.ZodObject ? Object.keys(o.shape) : []));
@@ -223,9 +236,19 @@ function unwrap(schema: z.ZodType): z.ZodType {
 const RENAMED_KEYS: Readonly<Record<string, string>> = { "router.host": "router.bindAddress" };
 
 function issueProblems(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
-  const at = pathOf(issue.path);
-  return issueMessages(issue, raw).map(([sub, message]) => problem(sub === null ? at : at ? `${at}.${sub}` : sub, message));
+  // A record key that is refused, or any key that is not plain, is named in the message, never in the path.
+  const last = issue.path.at(-1);
+  const badKey = issue.code === "invalid_key" || (typeof last === "string" && !PLAIN_KEY.test(last));
+  const keyPath = badKey ? issue.path.slice(0, -1) : issue.path;
+  const at = pathOf(keyPath);
+  const keyNote = badKey ? `key ${shownValue(String(last))}: ` : "";
+  return issueMessages(issue, raw).map(([sub, message]) =>
+    sub !== null && !PLAIN_KEY.test(sub) ? problem(at, `key ${shownValue(sub)}: ${message}`) : problem(sub === null ? at : at ? `${at}.${sub}` : sub, `${keyNote}${message}`),
+  );
 }
+
+/** Keys shown in a problem's path: short identifiers; anything else is described in the message. */
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
 
 /** Messages of one schema issue, each with the key under the issue's path it is about (null: the path itself). */
 function issueMessages(issue: z.core.$ZodIssue, raw: unknown): Array<[string | null, string]> {
@@ -240,18 +263,26 @@ function issueMessages(issue: z.core.$ZodIssue, raw: unknown): Array<[string | n
         return [k, near ? `unknown key (did you mean "${near}"?)` : `unknown key (valid keys: ${valid.join(", ")})`];
       });
     }
-    case "invalid_type":
+    case "invalid_key":
+      return [[null, issue.issues.map((i) => i.message).join("; ")]];
+    case "invalid_type": {
+      const received = (issue as { received?: string }).received;
+      if (received === "NaN" || received === "Infinity") return [[null, `must be a finite number, got ${received === "NaN" ? ".nan" : ".inf"}`]];
       if (input === undefined) return [[null, `is required`]];
       return [[null, `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}, got ${describe(input)}`]];
+    }
     case "too_small":
       if (issue.origin === "array") return [[null, `must list at least ${issue.minimum} item(s)`]];
       if (issue.origin === "string") return [[null, `must not be empty`]];
       return [[null, `must be ${issue.inclusive ? "at least" : "greater than"} ${issue.minimum}, got ${describe(input)}`]];
     case "too_big":
+      if (issue.origin === "string") return [[null, `must be at most ${issue.maximum} characters, got ${describe(input)}`]];
+      if (issue.origin === "array") return [[null, `must list at most ${issue.maximum} item(s), got ${describe(input)}`]];
       return [[null, `must be at most ${issue.maximum}, got ${describe(input)}`]];
     case "invalid_value":
       return [[null, `must be one of ${issue.values.map((v) => String(v)).join(" | ")}, got ${describe(input)}`]];
     case "invalid_union":
+      if (input === undefined) return [[null, `is required: ${unionForms(issue, raw)}`]];
       if ((issue as { note?: string }).note === "No matching discriminator") return [[null, `must be one of aws | hosts, got ${describe((input as { kind?: unknown } | undefined)?.kind ?? input)}`]];
       return [[null, `${describeUnion(issue)}`]];
     case "invalid_format":
@@ -259,6 +290,13 @@ function issueMessages(issue: z.core.$ZodIssue, raw: unknown): Array<[string | n
     default:
       return [[null, `${issue.message}`]];
   }
+}
+
+/** The accepted forms of a union of objects, by their keys: `{id} or {owner, name}`. */
+function unionForms(issue: z.core.$ZodIssueInvalidUnion, raw: unknown): string {
+  const schema = schemaAt(issue.path, raw)?.schema;
+  if (!(schema instanceof z.ZodUnion)) return "a value";
+  return (schema.options as z.ZodType[]).map((o) => (o instanceof z.ZodObject ? `{${Object.keys(o.shape).join(", ")}}` : "a value")).join(" or ");
 }
 
 function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string {
@@ -339,7 +377,16 @@ export function deployProblems(t: Topology): Problem[] {
   return [];
 }
 
+/** Infra with the machine type's HPUs and EFA interfaces filled in where the config left them out. */
+function infraOf(v: z.output<typeof topologySchema>["infra"]): Infra | null {
+  if (!v) return null;
+  if (v.kind === "hosts") return v;
+  const machine = gaudiMachineOf(v.instanceType) ?? UNKNOWN_MACHINE;
+  return { ...v, hpusPerNode: v.hpusPerNode ?? machine.hpus, efaInterfaces: v.efaInterfaces ?? machine.efaInterfaces };
+}
+
 function toTopology(v: z.output<typeof topologySchema>): Topology {
+  const infra = infraOf(v.infra);
   return {
     model: v.model,
     ports: v.ports,
@@ -349,11 +396,11 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     vllmCommand: v.vllmCommand,
     healthTimeoutSecs: v.healthTimeoutSecs,
     hasHfToken: Boolean(v.hfToken),
-    hpusPerNode: v.infra?.hpusPerNode ?? 8,
+    hpusPerNode: infra?.hpusPerNode ?? UNKNOWN_MACHINE.hpus,
     prefill: mergeRole("prefill", v, v.prefill),
     decode: mergeRole("decode", v, v.decode),
     router: v.router,
-    infra: v.infra ?? null,
+    infra,
   };
 }
 

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { runCli } from "./helpers/runCli";
+import { REPO, runCli } from "./helpers/runCli";
 
 const stacksDir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-stacks-"));
 after(() => fs.rmSync(stacksDir, { recursive: true, force: true }));
@@ -42,7 +42,7 @@ const CLI_CASES: Array<[string, string[], RegExp]> = [
   ["async on prefill", ["launch", "--async"], /^gaudi-pd: error: --async: async scheduling is for --role decode only$/m],
   ["flag without its value", ["launch", "--model"], /^gaudi-pd: error: --model: needs a value \(MODEL\)$/m],
   ["--json without --dry-run", ["launch", "--json"], /^gaudi-pd: error: --json: only with --dry-run$/m],
-  ["address with a space", ["launch", "--node-ip", "10.0.0.1 rm"], /^gaudi-pd: error: --node-ip: must be an IP address or host name, got "10.0.0.1 rm"$/m],
+  ["address with a space", ["launch", "--node-ip", "10.0.0.1 rm"], /^gaudi-pd: error: --node-ip: must be an IPv4 or IPv6 address or a DNS name, got "10.0.0.1 rm"$/m],
   ["too few batched tokens for a bucket", ["launch", "--max-num-batched-tokens", "64"], /^gaudi-pd: error: --max-num-batched-tokens: must be at least 128 \(one prompt bucket\), got 64$/m],
   ["value given to a switch", ["launch", "--enforce-eager=yes"], /^gaudi-pd: error: --enforce-eager: takes no value$/m],
   ["serve and channel ports collide", ["launch", "--base-channel-port", "8300"], /^gaudi-pd: error: --base-port\/--base-channel-port\/--dp-master-port: prefill-0 port 8300 is used by both prefill-0 prefill instance 0 \(serve\) and prefill-0 prefill instance 0 \(NIXL side channel\)$/m],
@@ -93,4 +93,13 @@ test("a bad --role is one line in flag terms, never a second one about the confi
     assert.equal(r.code, 2, r.stderr);
     assert.deepEqual(r.stderr.trim().split("\n"), [`gaudi-pd: error: --role: must be prefill or decode, got "${role}"`]);
   }
+});
+
+test("the README's example of bad input prints what the README shows", () => {
+  const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
+  const example = /```\n\$ npx gaudi-pd (plan --stack broken --stacks-dir docs\/examples)\n((?:gaudi-pd: error: .*\n)+)```/.exec(readme);
+  assert.ok(example, "the README shows the broken example");
+  const r = runCli(example[1].split(" "));
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, example[2]);
 });

@@ -1,4 +1,4 @@
-// `gaudi-pd launch --dry-run`: the seed's interface and DESIGN.md's JSON.
+// `gaudi-pd launch --dry-run`: the seed's interface and the JSON of docs/architecture.md#interfaces.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { runCli } from "./helpers/runCli";

@@ -12,9 +12,8 @@ import { byType, Recorded, runMocked, stackConfig, TEST_HF_TOKEN, TEST_PRIVATE_K
 async function twoClusters(stack: string, names: readonly string[]) {
   const { config } = stackConfig(stack);
   return runMocked(() => {
-    const clusters = names.map(
-      (name) => new PdCluster(name, { topology: rawTopologyFromConfig(config), hfToken: pulumi.secret(TEST_HF_TOKEN), sshPrivateKey: pulumi.secret(TEST_PRIVATE_KEY) }),
-    );
+    const args = () => ({ topology: rawTopologyFromConfig(config), hfToken: pulumi.secret(TEST_HF_TOKEN), sshPrivateKey: pulumi.secret(TEST_PRIVATE_KEY) });
+    const clusters = names.map((name) => new PdCluster(name, args()));
     return Object.fromEntries(clusters.map((c, k) => [`${names[k]}RouterUrl`, c.routerUrl]));
   });
 }

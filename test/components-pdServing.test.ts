@@ -4,7 +4,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { QUIET_SSHD, READY_TIMEOUT } from "../components/pdServing";
-import { addressesUsedBy, planCluster } from "../components/plan";
+import { bindAddresses, planCluster } from "../components/plan";
 import { hfTokenCommands, READY_COMMAND, scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { rawTopologyFromConfig, readStackConfig } from "../components/stackConfig";
@@ -109,29 +109,15 @@ test("without an HF token: no token command, serve gated on readiness alone", as
   assert.ok(!stdinOf(r, "gaudi-pd-decode-1-serve").includes("hf-token.env"));
 });
 
-test("a script needs only the addresses addressesUsedBy names: rendering with all of them changes nothing", () => {
-  for (const stack of ["single-node", "multi-node", "tp2", "hosts"]) {
-    const plan = planCluster(parseTopology(rawOf(stack)));
-    const all = Object.fromEntries([...plan.nodes.map((n) => n.name), "router"].map((n) => [n, ip(n)]));
-    for (const node of plan.nodes) {
-      const used = Object.fromEntries(addressesUsedBy(plan, node).map((n) => [n, all[n]]));
-      assert.equal(renderNodeScript(plan, node.name, used), renderNodeScript(plan, node.name, all), `${stack} ${node.name}`);
-    }
-  }
-  const plan = planCluster(parseTopology(rawOf("multi-node")));
-  assert.deepEqual(addressesUsedBy(plan, plan.nodes[3]), ["decode-1", "decode-0"]);
-  const noDp = planCluster(parseTopology({ decode: { nodes: 2 } }));
-  assert.deepEqual(addressesUsedBy(noDp, noDp.nodes[2]), ["decode-1"]);
-});
-
 test("decode-1's script does not change when a prefill address or a prefill setting changes", () => {
   const raw = rawOf("multi-node");
   const addresses = { "prefill-0": "10.1.0.10", "prefill-1": "10.1.0.11", "decode-0": "10.2.0.10", "decode-1": "10.2.0.11", router: "10.4.0.10" };
-  const base = renderNodeScript(planCluster(parseTopology(raw)), "decode-1", addresses);
-  assert.equal(renderNodeScript(planCluster(parseTopology(raw)), "decode-1", { ...addresses, "prefill-0": "10.1.9.99" }), base);
+  const render = (r: Record<string, unknown>, a: Record<string, string>) => renderNodeScript(bindAddresses(planCluster(parseTopology(r)), a), "decode-1");
+  const base = render(raw, addresses);
+  assert.equal(render(raw, { ...addresses, "prefill-0": "10.1.9.99" }), base);
   const prefillChanged = { ...raw, prefill: { ...(raw.prefill as object), maxNumSeqs: 64 } };
-  assert.equal(renderNodeScript(planCluster(parseTopology(prefillChanged)), "decode-1", addresses), base);
-  assert.notEqual(renderNodeScript(planCluster(parseTopology(raw)), "decode-1", { ...addresses, "decode-0": "10.2.9.99" }), base);
+  assert.equal(render(prefillChanged, addresses), base);
+  assert.notEqual(render(raw, { ...addresses, "decode-0": "10.2.9.99" }), base);
 });
 
 test("the connection and the token stdin are secrets in what the engine receives", async () => {

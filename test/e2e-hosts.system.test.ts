@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
+import { bindAddresses, ClusterPlan, InstancePlan, planCluster } from "../components/plan";
 import { scriptPath } from "../components/names";
 import { scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
@@ -91,10 +91,11 @@ test("every node comes up over SSH with install start wait, all nodes at once, t
   const nodes = plan.nodes.map((n) => n.name);
   assert.deepEqual(nodes, ["prefill-0", "prefill-1", "decode-0", "decode-1"]);
   const t0 = Date.now();
-  const results = await Promise.all(nodes.map((n) => create(plan, n, renderNodeScript(plan, n, addresses()))));
+  const bound = bindAddresses(plan, addresses());
+  const results = await Promise.all(nodes.map((n) => create(plan, n, renderNodeScript(bound, n))));
   results.forEach((r, k) => assert.equal(r.code, 0, show(`create on ${nodes[k]}`, r)));
   const t1 = Date.now();
-  const router = await create(plan, "router", renderRouterScript(plan, addresses()));
+  const router = await create(plan, "router", renderRouterScript(bound));
   assert.equal(router.code, 0, show("create on router", router));
   console.log(`# nodes healthy in ${t1 - t0} ms, router ready in ${Date.now() - t1} ms`);
   for (const node of plan.nodes) {
@@ -181,7 +182,8 @@ test("an instance that crashes at startup makes wait fail, naming it and showing
   const plan = planFor({ healthTimeoutSecs: 15, decodeEnv: { VLLM_SIM_CRASH_AT_STARTUP: String(victim.port) } });
   const decodeNodes = ["decode-0", "decode-1"];
   const t0 = Date.now();
-  const results = await Promise.all(decodeNodes.map((n) => create(plan, n, renderNodeScript(plan, n, addresses()))));
+  const bound = bindAddresses(plan, addresses());
+  const results = await Promise.all(decodeNodes.map((n) => create(plan, n, renderNodeScript(bound, n))));
   console.log(`# crashing decode group: wait failed after ${Date.now() - t0} ms`);
   const [groupMate, victimNode] = results;
   assert.notEqual(groupMate.code, 0, `decode-0 cannot be healthy without DP rank ${victim.dpRank}: ${show("create on decode-0", groupMate)}`);

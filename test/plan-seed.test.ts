@@ -1,4 +1,4 @@
-// The seed README's worked examples and DESIGN.md's decisions, pinned.
+// The seed README's worked examples and the decisions of docs/architecture.md#decisions, pinned.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { InstancePlan, planCluster } from "../components/plan";
@@ -58,7 +58,7 @@ test("seed multi-node: 2 prefill + 2 decode nodes, 8 instances each, DP 16, mast
   }
 });
 
-test("decision 1: decode shifts serve, side-channel and DP-master ports by 1000; side channel adds the DP rank", () => {
+test("ports: decode shifts serve, side-channel and DP-master ports by 1000; side channel adds the DP rank", () => {
   const p = plan({ decode: { nodes: 2, instancesPerNode: 8, dpSize: 16 } });
   const i = of(p.instances, "decode-1")[3];
   assert.equal(i.port, 8300 + 1000 + 8 + 3);
@@ -67,7 +67,7 @@ test("decision 1: decode shifts serve, side-channel and DP-master ports by 1000;
   assert.equal(i.dpMasterPort, 6300 + 1000);
 });
 
-test("decision 2: no DP flags when dpSize is 1; vLLM's spelling when it is not", () => {
+test("DP ranks: no DP flags when dpSize is 1; vLLM's spelling when it is not", () => {
   const solo = plan({ prefill: { instancesPerNode: 2 } }).instances[0];
   assert.equal(solo.dpRank, null);
   assert.ok(!solo.argv.some((a) => a.startsWith("--data-parallel")));
@@ -76,13 +76,13 @@ test("decision 2: no DP flags when dpSize is 1; vLLM's spelling when it is not",
   assert.ok(!dp.argv.includes("--data-parallel-addr"));
 });
 
-test("decision 3: TP instances get consecutive modules; colocated decode takes the modules after prefill's", () => {
+test("HPU pinning: TP instances get consecutive modules; colocated decode takes the modules after prefill's", () => {
   const p = plan({ colocate: true, prefill: { instancesPerNode: 2, tpSize: 2, dpSize: 2 }, decode: { instancesPerNode: 4 }, router: { placement: "pd-0" } });
   assert.deepEqual(p.instances.map((i) => i.env.HABANA_VISIBLE_MODULES), ["0,1", "2,3", "4", "5", "6", "7"]);
   assert.deepEqual(p.instances.slice(0, 2).map((i) => argValue(i, "--tensor-parallel-size")), ["2", "2"]);
 });
 
-test("decision 4: hpu buffers add gaudi_gdr once and switch device-to-device on", () => {
+test("NIXL buffer device: hpu buffers add gaudi_gdr once and switch device-to-device on", () => {
   const table: Array<[object, string, string, string | undefined]> = [
     [{}, "rc,ud,ib", "false", undefined],
     [{ nixl: { bufferDevice: "hpu" } }, "rc,ud,ib,gaudi_gdr", "true", "0"],
@@ -97,7 +97,7 @@ test("decision 4: hpu buffers add gaudi_gdr once and switch device-to-device on"
   }
 });
 
-test("decision 5: kv-transfer-config is one JSON object per role", () => {
+test("kv-transfer-config: one JSON object per role", () => {
   const p = plan({ nixl: { backend: "LIBFABRIC" } });
   const cfg = (role: string) => JSON.parse(argValue(p.instances.find((i) => i.role === role)!, "--kv-transfer-config")!);
   assert.deepEqual(cfg("prefill"), { kv_connector: "NixlConnector", kv_role: "kv_producer", kv_buffer_device: "cpu", kv_connector_extra_config: { backends: ["LIBFABRIC"] } });
@@ -155,7 +155,7 @@ test("refusals: HPU capacity, side channels of TP workers, router placement", ()
   assert.match(refused({ router: { port: 8300, placement: "prefill-0" } })[0], /^ports: prefill-0 port 8300 is used by both prefill-0 prefill instance 0 \(serve\) and router/);
 });
 
-test("decision 1 (corrected): the seed's TP scenarios plan with one listener per engine; perTpWorker binds one per TP worker", () => {
+test("ports (side-channel layout): the seed's TP scenarios plan with one listener per engine; perTpWorker binds one per TP worker", () => {
   for (const [instancesPerNode, tpSize] of [[4, 2], [2, 4]]) {
     const p = plan({ prefill: { instancesPerNode, tpSize }, decode: { instancesPerNode, tpSize } });
     for (const i of p.instances) {
@@ -171,4 +171,27 @@ test("decision 1 (corrected): the seed's TP scenarios plan with one listener per
   assert.equal(d.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perTpWorker");
   const prefill = dp.instances.find((i) => i.role === "prefill")!;
   assert.equal(prefill.env.GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT, "perEngine", "the layout is per role");
+});
+
+test("no node cap but the port range: 512 nodes of 8 plan; a count whose ports pass 65535 is refused at once, naming the limit", () => {
+  // DP ranks in the thousands push side channels past 6300 and 8300: the bench's channel base keeps them clear.
+  const big = plan({ ports: { channelBase: 12000 }, prefill: { nodes: 512, instancesPerNode: 8, dpSize: 4096 }, decode: { nodes: 512, instancesPerNode: 8 } });
+  assert.equal(big.instances.length, 8192);
+  const refusedAt = (raw: object) => {
+    try {
+      plan(raw);
+    } catch (e) {
+      return (e as { problems: { path: string; message: string }[] }).problems;
+    }
+    return [];
+  };
+  // decode serve ports: 8300 + 1000 + 8·rank; 9300 + 8·7029 = 65532 is the last that fits.
+  assert.deepEqual(refusedAt({ decode: { nodes: 7030 } }), []);
+  assert.deepEqual(refusedAt({ ports: { base: 65000 }, decode: { nodes: 100_000_000 } }).find((x) => x.path === "ports")?.message, "decode serve ports pass 65535 on the first node already; lower the port bases");
+  const [p] = refusedAt({ decode: { nodes: 100_000_000 } });
+  assert.equal(p.path, "decode.nodes");
+  assert.match(p.message, /^100000000 puts decode serve ports up to 800009292, above 65535 \(each node rank adds 8 to every port\); at most 7030 fit under these port bases$/);
+  // With DP the side channel grows by the DP rank too and overflows first: 4300 + 8·r + 7 + (8·r + 7) ≤ 65535 for r ≤ 3826.
+  const [dp] = refusedAt({ prefill: { nodes: 7000, instancesPerNode: 8, dpSize: 56000 } });
+  assert.match(dp.message, /NIXL side-channel ports up to \d+, above 65535 \(each node rank adds 8 to every port and each DP rank adds to the side channel\); at most 3827 fit/);
 });

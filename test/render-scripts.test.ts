@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ClusterPlan, planCluster } from "../components/plan";
+import { bindAddresses, ClusterPlan, planCluster } from "../components/plan";
 import { hfTokenFile } from "../components/names";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
@@ -137,14 +137,12 @@ test("equal inputs render byte-identical scripts", () => {
   }
 });
 
-test("re-planning with addresses changes exactly the addresses", () => {
+test("binding addresses changes exactly the addresses, and keeps the options the plan was made with", () => {
   const { plan } = plans[1];
   const addresses = { "prefill-0": "10.9.0.10", "prefill-1": "10.9.0.11", "decode-0": "10.9.0.20", "decode-1": "10.9.0.21", router: "10.9.0.99" };
   const unmap = (line: string) => Object.entries(addresses).reduce((l, [name, addr]) => l.split(addr).join(name), line);
-  const pairs = [
-    ...plan.nodes.map((n) => [renderNodeScript(plan, n.name), renderNodeScript(plan, n.name, addresses)]),
-    [renderRouterScript(plan), renderRouterScript(plan, addresses)],
-  ];
+  const bound = bindAddresses(plan, addresses);
+  const pairs = [...plan.nodes.map((n) => [renderNodeScript(plan, n.name), renderNodeScript(bound, n.name)]), [renderRouterScript(plan), renderRouterScript(bound)]];
   for (const [before, after] of pairs) {
     const [b, a] = [before.split("\n"), after.split("\n")];
     assert.equal(a.length, b.length);
@@ -153,18 +151,23 @@ test("re-planning with addresses changes exactly the addresses", () => {
     a.forEach((line, k) => assert.equal(unmap(line), b[k]));
     assert.ok(changed.every((line) => Object.values(addresses).some((addr) => line.includes(addr))));
   }
-  assert.equal(renderNodeScript(plan, "decode-1", addresses), renderNodeScript(planCluster(plan.topology, { addresses }), "decode-1"));
+  assert.deepEqual(bound, planCluster(plan.topology, { addresses }));
+  const master = planCluster(plan.topology, { dpMaster: { decode: "10.9.9.9" } });
+  const rebound = bindAddresses(bindAddresses(master, { "decode-1": "10.9.0.21" }), { "decode-0": "10.9.0.20" });
+  assert.deepEqual(rebound.options, { dpMaster: { decode: "10.9.9.9" }, addresses: { "decode-1": "10.9.0.21", "decode-0": "10.9.0.20" } });
+  const d1 = rebound.instances.find((i) => i.node === "decode-1")!;
+  assert.equal(d1.dpMasterAddress, "10.9.9.9", "an explicit DP master stays");
+  assert.equal(d1.env.VLLM_NIXL_SIDE_CHANNEL_HOST, "10.9.0.21", "earlier bindings stay");
 });
 
 test("an unknown node is a clear error naming the nodes there are", () => {
   assert.throws(() => renderNodeScript(plans[0].plan, "pd-7"), /no node named "pd-7" \(nodes: pd-0\)/);
 });
 
-test("values the host script cannot carry are refused at render time", () => {
-  const multiLine = planCluster(parseTopology({ env: { BAD: "two\nlines" } }));
-  assert.throws(() => renderNodeScript(multiLine, "prefill-0"), /env "BAD" must be a variable name with a one-line value/);
-  const spaced = planCluster(parseTopology({ stateDir: "/var/lib/gaudi pd" }));
-  assert.throws(() => renderNodeScript(spaced, "prefill-0"), /stateDir: must be an absolute path/);
+test("values the host script cannot carry are refused at parse time, before any rendering", () => {
+  assert.throws(() => parseTopology({ env: { BAD: "two\nlines" } }), /env\.BAD: must be one line/);
+  assert.throws(() => parseTopology({ stateDir: "/var/lib/gaudi pd" }), /stateDir: must be an absolute, normalized path/);
+  assert.throws(() => planCluster(parseTopology({}), { addresses: { "prefill-0": "10.0.0.1\ntouch /tmp/x" } }), /addresses\.prefill-0: must be an IPv4/);
 });
 
 test("usage: no verb or an unknown verb exits 2 before doing anything", () => {

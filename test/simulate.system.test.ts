@@ -6,6 +6,7 @@ import { boundOf } from "./helpers/listening";
 import { parseTopology } from "../components/topology";
 import { CliError } from "../cli/errors";
 import { runSimulation, SimulationOptions } from "../cli/simulation";
+import { DEFAULT_SIMULATION } from "../cli/simulateCommand";
 import { runCli } from "./helpers/runCli";
 import { portBlock } from "./helpers/ports";
 import { withTempDir } from "./helpers/tempDir";
@@ -31,10 +32,10 @@ function onNode(node: string, change: (i: InstancePlan) => InstancePlan) {
 }
 
 /** Runs a simulation expected to fail and returns its error lines; its work directory goes with the test's. */
-function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: string) => void = quietly.progress): Promise<string> {
+function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: string) => void = quietly.progress, planned = topology): Promise<string> {
   return withTempDir("gaudi-pd-simulate-test-", async (workRoot) => {
     try {
-      await runSimulation({ stack: "broken", topology, requests: 4, timeoutSecs: 15, tamper, progress, workRoot });
+      await runSimulation({ stack: "broken", topology: planned, requests: 4, timeoutSecs: 15, tamper, progress, workRoot });
     } catch (e) {
       if (e instanceof CliError) return e.problems.join("\n");
       throw e;
@@ -45,14 +46,14 @@ function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: st
 
 after(() => assert.deepEqual(boundOf(planCluster(topology)), [], "no stand-in may outlive the tests"));
 
-test("the single-node stack serves every request through the router, and stops everything (CLI, --json)", () => withTempDir("gaudi-pd-simulate-test-", (tmp) => {
-  const r = runCli(["simulate", "--stack", "single-node", "--requests", "24", "--json"], { TMPDIR: tmp });
+test("without --stack, the seed's single-node setup serves every request through the router, and stops everything (CLI, --json)", () => withTempDir("gaudi-pd-simulate-test-", (tmp) => {
+  const r = runCli(["simulate", "--requests", "24", "--json"], { TMPDIR: tmp });
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });
   assert.ok(summary.p50Ms > 0 && summary.p99Ms >= summary.p50Ms && summary.startupMs > 0, r.stdout);
   assert.match(r.stderr, /router ready at http:\/\/127\.0\.0\.1:9192/);
-  assert.deepEqual(boundOf(planCluster(parseTopology({ colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } }))), []);
+  assert.deepEqual(boundOf(planCluster(parseTopology(DEFAULT_SIMULATION))), []);
 }));
 
 test("cross-node DP groups and side channels: every request prefilled and decoded by different instances", async () => {
@@ -90,7 +91,7 @@ test("a stack whose nodes cannot share this machine is refused before anything s
 
 test("simulate's own bad flags", () => withTempDir("gaudi-pd-sim-flags-", (dir) => {
   for (const [args, expected] of [
-    [["simulate"], /--stack: required/],
+    [["simulate", "--stacks-dir", dir], /--stacks-dir: only with --stack/],
     [["simulate", "--stack", "single-node", "--requests", "0"], /--requests: must be a whole number of at least 1, got "0"/],
     [["simulate", "--stack", "nope", "--stacks-dir", dir], /--stack: no Pulumi\.nope\.yaml/],
   ] as const) {
@@ -110,16 +111,18 @@ test("two instances pinned to one HPU module on a node: the second is refused, a
 /** The seed's `--num-instances 4 --tp-size 2` as prefill, without DP: one side-channel listener per engine. */
 const tpPrefill = (sideChannelLayout?: string) =>
   parseTopology({
-    ports: { base: 31300, channelBase: 33300, dpMaster: 35300 },
-    router: { port: 37192 },
+    ports: { base, channelBase: base + 2000, dpMaster: base + 4000 },
+    router: { port: base + 6000, metricsPort: base + 6001 },
     prefill: { instancesPerNode: 4, tpSize: 2, ...(sideChannelLayout ? { nixl: { sideChannelLayout } } : {}) },
     decode: { instancesPerNode: 2 },
   });
 
 test("prefill TP 2 × 4 instances without DP (perEngine) serves every request", async () => {
-  const result = await runSimulation({ stack: "tp2-no-dp", topology: tpPrefill(), requests: 12, timeoutSecs: 60, ...quietly });
-  assert.deepEqual(result.failures, []);
-  assert.equal(result.ok, 12);
+  await withTempDir("gaudi-pd-simulate-test-", async (workRoot) => {
+    const result = await runSimulation({ stack: "tp2-no-dp", topology: tpPrefill(), requests: 12, timeoutSecs: 60, workRoot, ...quietly });
+    assert.deepEqual(result.failures, []);
+    assert.equal(result.ok, 12);
+  });
   assert.deepEqual(boundOf(planCluster(tpPrefill())), []);
 });
 
@@ -127,14 +130,9 @@ test("a plan that reserves one port per engine for a build that binds one per TP
   // The plan reserved perEngine ports; the instances are told their build binds per TP worker, so instance k's
   // worker 1 takes instance k+1's port.
   const perWorker = (i: InstancePlan): InstancePlan => ({ ...i, env: { ...i.env, GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT: "perTpWorker" } });
-  let message = "";
-  try {
-    await runSimulation({ stack: "wrong-layout", topology: tpPrefill(), requests: 2, timeoutSecs: 15, tamper: onNode("prefill-0", perWorker), ...quietly });
-  } catch (e) {
-    if (!(e instanceof CliError)) throw e;
-    message = e.problems.join("\n");
-  }
+  const message = await failure(onNode("prefill-0", perWorker), quietly.progress, tpPrefill());
   assert.match(message, /prefill-0/);
-  assert.match(message, /Address already in use \(addr='tcp:\/\/127\.0\.0\.1:3330[123]'\)/);
+  const taken = [1, 2, 3].map((k) => base + 2000 + k).join("|");
+  assert.match(message, new RegExp(`Address already in use \\(addr='tcp://127\\.0\\.0\\.1:(${taken})'\\)`));
   assert.deepEqual(boundOf(planCluster(tpPrefill())), []);
 });

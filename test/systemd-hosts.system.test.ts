@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ClusterPlan, planCluster } from "../components/plan";
+import { bindAddresses, ClusterPlan, planCluster } from "../components/plan";
 import { hfTokenCommands, hfTokenEnv, scriptCommands } from "../components/render/hostCommands";
 import { scriptPath } from "../components/names";
 import { renderNodeScript } from "../components/render/nodeScript";
@@ -46,7 +46,8 @@ function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, 
 const show = (what: string, r: RunResult) => `${what} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 
 function scriptOf(plan: ClusterPlan, node: string): string {
-  return node === "router" ? renderRouterScript(plan, addresses()) : renderNodeScript(plan, node, addresses());
+  const bound = bindAddresses(plan, addresses());
+  return node === "router" ? renderRouterScript(bound) : renderNodeScript(bound, node);
 }
 
 /** One node's create, as remote.Command runs it: the script on stdin. */

@@ -33,6 +33,15 @@ export function scriptCommands(stateDir: string, unit: string): CommandText {
   };
 }
 
+/** Exit status of statusCommand when the unit's script is not on the host (never installed, or deleted). */
+export const STATUS_NOT_INSTALLED = 4;
+
+/** The unit's `status --porcelain` on its host, as `gaudi-pd status` runs it over SSH. */
+export function statusCommand(stateDir: string, unit: string): string {
+  const path = shellQuote(scriptPath(stateDir, unit));
+  return `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} status --porcelain; else exit ${STATUS_NOT_INSTALLED}; fi`;
+}
+
 /** Write the HF token env file from stdin (mode 0600); delete removes it, and its directory and the state directory when empty. */
 export function hfTokenCommands(stateDir: string): CommandText {
   const file = shellQuote(hfTokenFile(stateDir));

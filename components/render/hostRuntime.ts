@@ -58,20 +58,8 @@ const LAUNCHER = asset("launch.sh");
 const SUPERVISOR = asset("supervise.sh");
 const HEREDOC_END = "GAUDI_PD_EOF";
 
-/** Paths and names that go into systemd units and file names unquoted must be plain. */
-function plainProblems(rt: HostRuntime): string[] {
-  const problems: string[] = [];
-  for (const [what, dir] of [["stateDir", rt.stateDir], ["logDir", rt.logDir]] as const)
-    if (!/^\/[A-Za-z0-9._/-]*$/.test(dir)) problems.push(`${what}: must be an absolute path of letters, digits and ._-/, got ${JSON.stringify(dir)}`);
-  for (const name of [rt.unit, ...rt.services.map((s) => s.key)])
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) problems.push(`host script: ${JSON.stringify(name)} is not a plain name`);
-  for (const s of rt.services) {
-    for (const [k, v] of Object.entries(s.env))
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || /[\n\0]/.test(v)) problems.push(`${s.description}: env ${JSON.stringify(k)} must be a variable name with a one-line value`);
-    for (const w of s.argv) if (/[\n\0]/.test(w)) problems.push(`${s.description}: argv word ${JSON.stringify(w)} spans lines`);
-  }
-  return problems;
-}
+/** A comment line: a value in it is already quoted, and a line break in the text cannot start a command. */
+const commentLine = (text: string) => (text ? `# ${text.replace(/[\r\n\u2028\u2029]/g, " ")}` : "#");
 
 const readonlyVar = (name: string, value: string | number) => `readonly ${name}=${shellQuote(String(value))}`;
 const readonlyArray = (name: string, values: readonly (string | number)[]) => `readonly ${name}=(${values.map((v) => shellQuote(String(v))).join(" ")})`;
@@ -81,7 +69,7 @@ function caseFunction(name: string, doc: string, lines: (s: HostService) => read
   const arms = services.map((s) => {
     const rows = lines(s).map((words) => `        ${words.map(shellQuote).join(" ")}`);
     const body = rows.length ? [`      printf '%s\\n' \\`, rows.join(" \\\n")] : ["      true"];
-    return [`    ${s.key})`, `      # ${s.summary}`, ...body, "      ;;"].join("\n");
+    return [`    ${s.key})`, `      ${commentLine(s.summary)}`, ...body, "      ;;"].join("\n");
   });
   const literalDollar = services.some((s) => lines(s).some((words) => words.some((w) => /[$`]/.test(w))));
   const directive = literalDollar ? ["# shellcheck disable=SC2016 # the values are literal: a $ or ` in one expands nothing"] : [];
@@ -96,8 +84,11 @@ function argvRows(argv: readonly string[]): string[][] {
 }
 
 function heredocFunction(name: string, doc: string, text: string): string {
-  if (text.split("\n").includes(HEREDOC_END)) throw new Error(`${name}: text contains the heredoc end marker ${HEREDOC_END}`);
-  return `${name}() { # ${doc}\n  cat <<'${HEREDOC_END}'\n${text.endsWith("\n") ? text : `${text}\n`}${HEREDOC_END}\n}`;
+  // An end marker no line of the text equals, so no text can end the heredoc early.
+  const lines = new Set(text.split("\n"));
+  let end = HEREDOC_END;
+  while (lines.has(end)) end += "_";
+  return `${name}() { # ${doc}\n  cat <<'${end}'\n${text.endsWith("\n") ? text : `${text}\n`}${end}\n}`;
 }
 
 /** The systemd template unit: instance `%i` is a service key. */
@@ -133,18 +124,17 @@ function unitText(rt: HostRuntime): string {
 
 /** The whole host script. Pure: equal inputs give byte-identical output. */
 export function renderHostScript(rt: HostRuntime): string {
-  const problems = plainProblems(rt);
-  if (problems.length) throw new Error(`cannot render the ${rt.unit} host script:\n${problems.join("\n")}`);
   const state = unitStateDir(rt.stateDir, rt.unit);
   const sv = rt.services;
   const usage = [
     "#",
     "# Usage: bash SCRIPT VERB [VERB...], VERB = install | start | wait | stop | uninstall | status, run in order, stopping at",
     "# the first failure. Exit status: 0 done, 1 a verb failed, 2 usage error, 3 status found an unhealthy service.",
+    "# status --porcelain prints KEY STATE RESTARTS HTTP-STATUS PORT per service, tab-separated, for gaudi-pd status.",
     "# Environment: GAUDI_PD_WAIT_TIMEOUT=<seconds> bounds wait; GAUDI_PD_MODE=systemd|supervised overrides install's",
     "# choice (systemd when it is PID 1). Supervised mode restarts a service that exits non-zero, like systemd does.",
     `# On the host: ${state}/ holds mode, launch.sh, supervise.sh and per service KEY.env (0600), KEY.argv,`,
-    `# KEY.log-path, KEY.pid, KEY.supervisor.pid; systemd mode adds ${SYSTEMD_UNIT_DIR}/${systemdUnit(rt.unit)}@.service.`,
+    `# KEY.log-path, KEY.pid, KEY.supervisor.pid, KEY.restarts; systemd mode adds ${SYSTEMD_UNIT_DIR}/${systemdUnit(rt.unit)}@.service.`,
     `# Logs: ${rt.logDir}/ (a new file per start; restarts append to it).`,
   ];
   const data = [
@@ -176,7 +166,7 @@ export function renderHostScript(rt: HostRuntime): string {
     readonlyArray("LOG_SUFFIXES", sv.map((s) => s.logSuffix)),
   ];
   return [
-    ["#!/usr/bin/env bash", ...rt.header.map((l) => (l ? `# ${l}` : "#")), ...usage].join("\n"),
+    ["#!/usr/bin/env bash", ...rt.header.map(commentLine), ...usage].join("\n"),
     "set -euo pipefail\nshopt -s inherit_errexit\numask 022",
     data.join("\n"),
     caseFunction("env_of", "the service's environment, one NAME=VALUE per line", (s) => Object.entries(s.env).map(([k, v]) => [`${k}=${v}`]), sv),

@@ -91,6 +91,11 @@ export class TestHosts {
     return netnsPids(this.host(name).name);
   }
 
+  /** The private key every host accepts for root (what a stack's sshPrivateKey would be). */
+  get keyFile(): string {
+    return this.manifest.key;
+  }
+
   /** Run argv inside a systemd host (all its namespaces), bypassing SSH and its session. */
   exec(name: string, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const dir = this.systemdDir(name);

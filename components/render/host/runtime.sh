@@ -9,7 +9,9 @@ usage: bash ${0##*/} VERB [VERB...]
     wait     poll every instance until all are healthy (timeout: GAUDI_PD_WAIT_TIMEOUT or $HEALTH_TIMEOUT s)
     stop     stop every instance; return once none of its processes and none of its ports is left
     uninstall  stop, then remove what install wrote (state directory, unit file; the logs stay)
-    status   one line per instance; exit 0 when all are healthy, 3 otherwise
+    status   one line per instance; exit 0 when all are healthy, 3 otherwise. With --porcelain, one
+             tab-separated line per instance: KEY STATE RESTARTS HTTP-STATUS PORT, where STATE is running,
+             restarting, unsupervised (its supervisor is gone), failed (gave up or was killed) or stopped
   GAUDI_PD_MODE=systemd|supervised overrides the mode install picks (systemd when systemd is PID 1).
 USAGE
 }
@@ -85,8 +87,12 @@ instance_pid() { # index: the pid of the running instance, which lives in its su
   printf '%s\n' "$pid"
 }
 
+unit_prop() { # index property: one property of the instance's unit, as systemctl show gives it
+  systemctl show -p "$2" --value "$(unit_name "$1")" 2>/dev/null || echo unknown
+}
+
 unit_state() { # index: systemd's ActiveState of the instance's unit
-  systemctl show -p ActiveState --value "$(unit_name "$1")" 2>/dev/null || echo unknown
+  unit_prop "$1" ActiveState
 }
 
 running() { # mode index: the instance runs or is about to be restarted
@@ -375,36 +381,65 @@ verb_uninstall() { # what install wrote goes (the delete command then removes th
   say "uninstalled: $STATE removed, logs kept in $LOG_DIR"
 }
 
+instance_state() { # mode index: running | restarting | unsupervised | failed | stopped (the --porcelain STATE)
+  if [ "$1" = systemd ]; then
+    case $(unit_state "$2"):$(unit_prop "$2" SubState) in
+      active:* | activating:start*) echo running ;;
+      activating:*) echo restarting ;;
+      failed:*) echo failed ;;
+      *) echo stopped ;;
+    esac
+  elif supervisor_pid "$2" >/dev/null; then
+    if instance_pid "$2" >/dev/null; then echo running; else echo restarting; fi
+  elif our_session "$2" >/dev/null; then
+    echo unsupervised
+  elif [ -f "$STATE/${KEYS[$2]}.supervisor.pid" ]; then
+    echo failed # stop removes the pid file: a supervisor that left it gave up or was killed
+  else
+    echo stopped
+  fi
+}
+
+restarts_of() { # mode index: how often the instance was restarted since it was started
+  local n
+  if [ "$1" = systemd ]; then n=$(unit_prop "$2" NRestarts); else n=$(cat "$STATE/${KEYS[$2]}.restarts" 2>/dev/null || echo 0); fi
+  [[ $n =~ ^[0-9]+$ ]] || n=0
+  printf '%s\n' "$n"
+}
+
 verb_status() {
-  local mode i pid sup state health unhealthy=0
+  local mode i pid sup state code restarts unhealthy=0
   mode=$(installed_mode)
   for i in "${!KEYS[@]}"; do
+    code=$(probe "$i")
+    if [ "$code" != 200 ]; then unhealthy=1; fi
+    if [ "$STATUS_PORCELAIN" = 1 ]; then
+      state=$(instance_state "$mode" "$i")
+      restarts=$(restarts_of "$mode" "$i")
+      printf '%s\t%s\t%s\t%s\t%s\n' "${KEYS[i]}" "$state" "$restarts" "$code" "${PORTS[i]}"
+      continue
+    fi
     if [ "$mode" = systemd ]; then
-      state="$(unit_state "$i") (pid $(systemctl show -p MainPID --value "$(unit_name "$i")" 2>/dev/null || echo '?'))"
+      state="$(unit_state "$i") (pid $(unit_prop "$i" MainPID))"
     elif sup=$(supervisor_pid "$i"); then
       if pid=$(instance_pid "$i"); then state="running (pid $pid, supervisor $sup)"; else state="restarting (supervisor $sup)"; fi
     else
-      state=stopped
+      state=$(instance_state "$mode" "$i")
     fi
-    health=healthy
-    if [ "$(probe "$i")" != 200 ]; then
-      health=unhealthy
-      unhealthy=1
-    fi
-    printf '%-32s port %-5s %-40s %s\n' "${DESCRIPTIONS[i]}" "${PORTS[i]}" "$state" "$health"
+    printf '%-32s port %-5s %-40s %s\n' "${DESCRIPTIONS[i]}" "${PORTS[i]}" "$state" "$([ "$code" = 200 ] && echo healthy || echo unhealthy)"
   done
   return $((unhealthy ? 3 : 0))
 }
 
+STATUS_PORCELAIN=0
+
 main() {
   local verb
-  if [ $# = 0 ]; then
-    usage
-    exit 2
-  fi
+  local -a verbs=()
   for verb in "$@"; do
     case $verb in
-      install | start | wait | stop | uninstall | status) ;;
+      install | start | wait | stop | uninstall | status) verbs+=("$verb") ;;
+      --porcelain) STATUS_PORCELAIN=1 ;;
       -h | --help | help)
         usage
         exit 0
@@ -416,7 +451,12 @@ main() {
         ;;
     esac
   done
-  for verb in "$@"; do
+  # --porcelain shapes status only: anywhere else it is a mistake.
+  if [ "${#verbs[@]}" = 0 ] || { [ "$STATUS_PORCELAIN" = 1 ] && [[ " ${verbs[*]} " != *" status "* ]]; }; then
+    usage
+    exit 2
+  fi
+  for verb in "${verbs[@]}"; do
     case $verb in
       install) verb_install ;;
       start) verb_start ;;

@@ -19,6 +19,7 @@ main() {
       exit 1
     fi
     starts+=("$SECONDS")
+    printf '%s\n' "$((${#starts[@]} - 1))" >"$dir/$key.restarts"
     bash "$dir/launch.sh" "$key" &
     child=$!
     printf '%s\n' "$child" >"$dir/$key.pid"
