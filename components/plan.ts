@@ -402,12 +402,14 @@ function strideProblems(topology: Topology): Problem[] {
       if (highestPort(topology, role, mid).port <= 65535) fit = mid;
       else over = mid;
     }
+    // Not even one node fits: the port bases are what to change (a single node's ports are reported by the planner).
+    if (fit === 0) return nodes === 1 ? [] : [problem("ports", `${role} ${top.what} ports pass 65535 on the first node already; lower the port bases`)];
     const dp = topology[role].dpSize > 1 ? " and each DP rank adds to the side channel" : "";
     return [
       problem(
         `${role}.nodes`,
-        `${nodes} nodes put ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
-          `at most ${fit} ${role} nodes fit under these port bases`,
+        `${nodes} puts ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
+          `at most ${fit} fit under these port bases`,
       ),
     ];
   });

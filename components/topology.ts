@@ -2,6 +2,7 @@
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
 import { absolutePath, cloudId, commandName, envName, envValue, hostAddress, ipv4Cidr, loginName, modelId, optionalPath, plainText } from "./fieldTypes";
+import { gaudiMachineOf, UNKNOWN_MACHINE } from "./gaudiMachines";
 import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
@@ -96,8 +97,9 @@ const awsInfraSchema = z.strictObject({
   kind: z.literal("aws"),
   region: cloudId(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "us-east-1").optional(),
   instanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "dl1.24xlarge").default("dl1.24xlarge"),
-  hpusPerNode: int(1, 64).default(8),
-  efaInterfaces: int(0, 32).default(4),
+  // Both default to the instance type's (components/gaudiMachines.ts).
+  hpusPerNode: int(1, 64).optional(),
+  efaInterfaces: int(0, 32).optional(),
   ami: z.union([z.strictObject({ id: cloudId(/^ami-[0-9a-f]{1,17}$/, "ami-0123abcd") }), z.strictObject({ owner: cloudId(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, "amazon or 123456789012"), name: plainText(128) })]),
   vpcId: cloudId(/^vpc-[0-9a-z]{1,17}$/, "vpc-0123abcd").optional(),
   subnetId: cloudId(/^subnet-[0-9a-z]{1,17}$/, "subnet-0123abcd").optional(),
@@ -160,7 +162,7 @@ export interface RoleTopology extends SharedSettings {
   readonly dpSize: number;
   readonly asyncScheduling: boolean;
 }
-export type AwsInfra = z.output<typeof awsInfraSchema>;
+export type AwsInfra = Omit<z.output<typeof awsInfraSchema>, "hpusPerNode" | "efaInterfaces"> & { readonly hpusPerNode: number; readonly efaInterfaces: number };
 export type HostsInfra = z.output<typeof hostsInfraSchema>;
 export type HostEntry = z.output<typeof hostSchema>;
 export type Infra = AwsInfra | HostsInfra;
@@ -416,7 +418,16 @@ export function deployProblems(t: Topology): Problem[] {
   return [];
 }
 
+/** Infra with the machine type's HPUs and EFA interfaces filled in where the config left them out. */
+function infraOf(v: z.output<typeof topologySchema>["infra"]): Infra | null {
+  if (!v) return null;
+  if (v.kind === "hosts") return v;
+  const machine = gaudiMachineOf(v.instanceType) ?? UNKNOWN_MACHINE;
+  return { ...v, hpusPerNode: v.hpusPerNode ?? machine.hpus, efaInterfaces: v.efaInterfaces ?? machine.efaInterfaces };
+}
+
 function toTopology(v: z.output<typeof topologySchema>): Topology {
+  const infra = infraOf(v.infra);
   return {
     model: v.model,
     ports: v.ports,
@@ -426,11 +437,11 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     vllmCommand: v.vllmCommand,
     healthTimeoutSecs: v.healthTimeoutSecs,
     hasHfToken: Boolean(v.hfToken),
-    hpusPerNode: v.infra?.hpusPerNode ?? 8,
+    hpusPerNode: infra?.hpusPerNode ?? UNKNOWN_MACHINE.hpus,
     prefill: mergeRole("prefill", v, v.prefill),
     decode: mergeRole("decode", v, v.decode),
     router: v.router,
-    infra: v.infra ?? null,
+    infra,
   };
 }
 
