@@ -26,12 +26,15 @@ function uploadAndRun(stateDir: string, unit: string, args: string): string {
   return `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${shellQuote(stateDir)}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path}${args}`;
 }
 
-/** Upload the script of host unit `unit` from stdin, then `install start wait`; delete runs `stop` and removes it. */
+/**
+ * Upload the script of host unit `unit` from stdin, then `install start wait`; delete runs `uninstall` (stop, then remove
+ * what install wrote), removes the script, and the state directory once nothing else of gaudi-pd is in it. Logs stay.
+ */
 export function scriptCommands(stateDir: string, unit: string): CommandText {
   const path = shellQuote(scriptPath(stateDir, unit));
   return {
     create: uploadAndRun(stateDir, unit, " install start wait"),
-    delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} stop && $S rm -f ${path}; fi`,
+    delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} uninstall && $S rm -f ${path}; fi && { $S rmdir ${shellQuote(stateDir)} 2>/dev/null || true; }`,
   };
 }
 
@@ -44,17 +47,20 @@ export function statusCommand(stateDir: string, unit: string): string {
   return `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} status --porcelain; else exit ${STATUS_NOT_INSTALLED}; fi`;
 }
 
-/** Write the HF token env file from stdin (mode 0600); delete removes it. */
+/** Write the HF token env file from stdin (mode 0600); delete removes it, and its directory and the state directory when empty. */
 export function hfTokenCommands(stateDir: string): CommandText {
   const file = shellQuote(hfTokenFile(stateDir));
   const dir = shellQuote(secretsDir(stateDir));
   return {
     create: `set -eu; ${AS_ROOT}; $S install -d -m 0700 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${file}`)}`,
-    delete: `${AS_ROOT}; $S rm -f ${file}`,
+    delete: `${AS_ROOT}; $S rm -f ${file} && { $S rmdir ${dir} ${shellQuote(stateDir)} 2>/dev/null || true; }`,
   };
 }
 
-/** Upload the verify script from stdin and run it once; delete removes it. */
+/** Upload the verify script from stdin and run it once; delete removes it, and the state directory once it is empty. */
 export function verifyCommands(stateDir: string, name: string): CommandText {
-  return { create: uploadAndRun(stateDir, name, ""), delete: `${AS_ROOT}; $S rm -f ${shellQuote(scriptPath(stateDir, name))}` };
+  return {
+    create: uploadAndRun(stateDir, name, ""),
+    delete: `${AS_ROOT}; $S rm -f ${shellQuote(scriptPath(stateDir, name))} && { $S rmdir ${shellQuote(stateDir)} 2>/dev/null || true; }`,
+  };
 }
