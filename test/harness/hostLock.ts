@@ -7,7 +7,8 @@ import type { Socket } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
-const LOCK_FILE = path.join(os.tmpdir(), "gaudi-pd-testhosts.lock");
+// The lock file outlives every run, so it lives with the system's locks: a test run leaves nothing in the temp dir.
+const LOCK_FILE = path.join(fs.existsSync("/run/lock") ? "/run/lock" : os.tmpdir(), "gaudi-pd-testhosts.lock");
 
 export interface HostLock {
   /** Resolves once the lock is free for the next run. */
