@@ -2,6 +2,7 @@
 // then the machines (AWS or existing hosts) and the serving on them.
 import * as pulumi from "@pulumi/pulumi";
 import { ExistingHosts } from "./existingHosts";
+import { unsupportedGeneration } from "./gaudiMachines";
 import { GaudiNodes } from "./gaudiNodes";
 import { HostInfo, hostInfos } from "./hosts";
 import { COMPONENT_TYPES } from "./names";
@@ -56,6 +57,10 @@ export class PdCluster extends pulumi.ComponentResource {
     // Before super(): a bad topology must not register even this component.
     const plan = deployablePlan(args);
     super(COMPONENT_TYPES.pdCluster, name, {}, opts);
+    // Preview is the last moment before machines are paid for: say it there, not when vLLM fails on them.
+    const infra = plan.topology.infra;
+    const unsupported = infra?.kind === "aws" ? unsupportedGeneration(infra.instanceType) : null;
+    if (unsupported) pulumi.log.warn(`${name}: the serving nodes' instance type ${unsupported}`, this);
     const sshPrivateKey = pulumi.secret(args.sshPrivateKey as pulumi.Input<string>);
     const machines =
       plan.topology.infra?.kind === "hosts"

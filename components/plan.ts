@@ -3,7 +3,7 @@
 import { isHostAddress } from "./fieldTypes";
 import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
-import { Role, ROLES, RoleTopology, Topology } from "./topology";
+import { machinesOf, Role, ROLES, RoleTopology, Topology } from "./topology";
 
 /** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (docs/architecture.md#ports). */
 export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
@@ -402,12 +402,14 @@ function strideProblems(topology: Topology): Problem[] {
       if (highestPort(topology, role, mid).port <= 65535) fit = mid;
       else over = mid;
     }
+    // Not even one node fits: the port bases are what to change (a single node's ports are reported by the planner).
+    if (fit === 0) return nodes === 1 ? [] : [problem("ports", `${role} ${top.what} ports pass 65535 on the first node already; lower the port bases`)];
     const dp = topology[role].dpSize > 1 ? " and each DP rank adds to the side channel" : "";
     return [
       problem(
         `${role}.nodes`,
-        `${nodes} nodes put ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
-          `at most ${fit} ${role} nodes fit under these port bases`,
+        `${nodes} puts ${role} ${top.what} ports up to ${top.port}, above 65535 (each node rank adds ${NODE_PORT_STRIDE} to every port${dp}); ` +
+          `at most ${fit} fit under these port bases`,
       ),
     ];
   });
@@ -457,7 +459,9 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     instances,
     router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
-  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan), plan)];
+  // Existing hosts that share a machine (a dedicated router on a node's machine) share its ports.
+  const machine = machinesOf(topology);
+  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan, (n) => machine[n] ?? n), plan)];
   if (refused.length) throw new ConfigError(refused);
   return plan;
 }

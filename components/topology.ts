@@ -2,6 +2,7 @@
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
 import { absolutePath, cloudId, commandName, envName, envValue, hostAddress, ipv4Cidr, loginName, modelId, optionalPath, plainText } from "./fieldTypes";
+import { gaudiMachineOf, UNKNOWN_MACHINE } from "./gaudiMachines";
 import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
@@ -96,8 +97,9 @@ const awsInfraSchema = z.strictObject({
   kind: z.literal("aws"),
   region: cloudId(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "us-east-1").optional(),
   instanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "dl1.24xlarge").default("dl1.24xlarge"),
-  hpusPerNode: int(1, 64).default(8),
-  efaInterfaces: int(0, 32).default(4),
+  // Both default to the instance type's (components/gaudiMachines.ts).
+  hpusPerNode: int(1, 64).optional(),
+  efaInterfaces: int(0, 32).optional(),
   ami: z.union([z.strictObject({ id: cloudId(/^ami-[0-9a-f]{1,17}$/, "ami-0123abcd") }), z.strictObject({ owner: cloudId(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, "amazon or 123456789012"), name: plainText(128) })]),
   vpcId: cloudId(/^vpc-[0-9a-z]{1,17}$/, "vpc-0123abcd").optional(),
   subnetId: cloudId(/^subnet-[0-9a-z]{1,17}$/, "subnet-0123abcd").optional(),
@@ -160,7 +162,7 @@ export interface RoleTopology extends SharedSettings {
   readonly dpSize: number;
   readonly asyncScheduling: boolean;
 }
-export type AwsInfra = z.output<typeof awsInfraSchema>;
+export type AwsInfra = Omit<z.output<typeof awsInfraSchema>, "hpusPerNode" | "efaInterfaces"> & { readonly hpusPerNode: number; readonly efaInterfaces: number };
 export type HostsInfra = z.output<typeof hostsInfraSchema>;
 export type HostEntry = z.output<typeof hostSchema>;
 export type Infra = AwsInfra | HostsInfra;
@@ -351,6 +353,7 @@ function hostsProblems(t: Topology, infra: HostsInfra): Problem[] {
       problems.push(problem(`infra.${key}`, `${listed} host(s) listed, ${wanted[key]} expected (${why})`));
     }
   }
+  problems.push(...sharedMachineProblems(t, infra));
   if (t.router.placement === "dedicated" && !infra.router)
     problems.push(problem("infra.router", 'required when router.placement is "dedicated" (or set router.placement to a node such as prefill-0)'));
   return problems;
@@ -358,6 +361,46 @@ function hostsProblems(t: Topology, infra: HostsInfra): Problem[] {
 
 /** The address cluster traffic (DP, NIXL, router) uses to reach an existing host: its private one when given. */
 export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.address;
+
+/** Every listed existing host: its node (or `router`), where it is listed, and its addresses. */
+function listedHosts(infra: HostsInfra) {
+  type Listed = { node: string; at: string; key: "prefill" | "decode" | "pd" | "router"; addresses: string[] };
+  const hosts = (["prefill", "decode", "pd"] as const).flatMap((key): Listed[] =>
+    infra[key].map((h, rank) => ({ node: nodeNameOf(key, rank), at: `infra.${key}[${rank}]`, key, addresses: [h.address, h.privateAddress ?? h.address] })),
+  );
+  if (infra.router) hosts.push({ node: DEDICATED_ROUTER_NODE, at: "infra.router", key: "router", addresses: [infra.router.address, infra.router.privateAddress ?? infra.router.address] });
+  return hosts;
+}
+
+/** The machine each listed node (and `router`) runs on: hosts sharing a public or private address are one machine,
+ *  named by the first such host's private address. Empty unless the infra is existing hosts. */
+export function machinesOf(t: Topology): Record<string, string> {
+  if (t.infra?.kind !== "hosts") return {};
+  const hosts = listedHosts(t.infra);
+  const machine: Record<string, string> = {};
+  for (const h of hosts) {
+    const same = hosts.find((o) => o.addresses.some((a) => h.addresses.includes(a)));
+    machine[h.node] = same ? machine[same.node] ?? same.addresses[1] : h.addresses[1];
+  }
+  return machine;
+}
+
+/** A machine listed twice (in one role, or in both roles without colocate) would run two nodes' instances on one set of HPUs. */
+function sharedMachineProblems(t: Topology, infra: HostsInfra): Problem[] {
+  const hosts = listedHosts(infra).filter((h) => h.key !== "router");
+  const problems: Problem[] = [];
+  hosts.forEach((h, k) => {
+    const first = hosts.slice(0, k).find((o) => o.addresses.some((a) => h.addresses.includes(a)));
+    if (!first) return;
+    const shared = h.addresses.find((a) => first.addresses.includes(a)) ?? "";
+    const why =
+      first.key === h.key
+        ? "a machine is listed once"
+        : `two roles on one machine need colocate: true${t.colocate ? "" : " (list the machine once, under infra.pd)"}`;
+    problems.push(problem(h.at, `is the machine ${shownValue(shared)} again (${first.at}); ${why}`));
+  });
+  return problems;
+}
 
 /** Addresses the config already knows (existing hosts), keyed by node name and `router`; private before public. */
 export function knownAddresses(t: Topology): Record<string, string> {
@@ -375,7 +418,16 @@ export function deployProblems(t: Topology): Problem[] {
   return [];
 }
 
+/** Infra with the machine type's HPUs and EFA interfaces filled in where the config left them out. */
+function infraOf(v: z.output<typeof topologySchema>["infra"]): Infra | null {
+  if (!v) return null;
+  if (v.kind === "hosts") return v;
+  const machine = gaudiMachineOf(v.instanceType) ?? UNKNOWN_MACHINE;
+  return { ...v, hpusPerNode: v.hpusPerNode ?? machine.hpus, efaInterfaces: v.efaInterfaces ?? machine.efaInterfaces };
+}
+
 function toTopology(v: z.output<typeof topologySchema>): Topology {
+  const infra = infraOf(v.infra);
   return {
     model: v.model,
     ports: v.ports,
@@ -385,11 +437,11 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     vllmCommand: v.vllmCommand,
     healthTimeoutSecs: v.healthTimeoutSecs,
     hasHfToken: Boolean(v.hfToken),
-    hpusPerNode: v.infra?.hpusPerNode ?? 8,
+    hpusPerNode: infra?.hpusPerNode ?? UNKNOWN_MACHINE.hpus,
     prefill: mergeRole("prefill", v, v.prefill),
     decode: mergeRole("decode", v, v.decode),
     router: v.router,
-    infra: v.infra ?? null,
+    infra,
   };
 }
 

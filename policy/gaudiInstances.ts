@@ -1,6 +1,7 @@
-// Serving nodes run on Gaudi: an instance type from the configured list (AWS offers Gaudi only as
-// dl1.24xlarge), and an advisory that dl1 is first-generation Gaudi, which vllm-gaudi does not support.
+// Serving nodes run on Gaudi: an instance type from the configured list (AWS offers Gaudi only as dl1.24xlarge), and
+// not first-generation Gaudi, which vllm-gaudi does not support (mandatory by default; a user can lower it).
 import { PolicyConfigSchema, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { GAUDI_INSTANCE_TYPES, unsupportedGeneration } from "../components/gaudiMachines";
 import { configOf } from "./lib/config";
 import { read } from "./lib/props";
 import { ServingConfig, servingConfigSchema, servingRoleOf } from "./lib/servingNodes";
@@ -21,7 +22,7 @@ interface TypesConfig extends ServingConfig {
 const typesSchema: PolicyConfigSchema = {
   properties: {
     ...servingConfigSchema,
-    instanceTypes: { type: "array", items: { type: "string" }, default: ["dl1.24xlarge"], description: "Instance types with Gaudi accelerators" },
+    instanceTypes: { type: "array", items: { type: "string" }, default: Object.keys(GAUDI_INSTANCE_TYPES), description: "Instance types with Gaudi accelerators" },
   },
 };
 
@@ -38,26 +39,19 @@ export const gaudiInstanceTypes: ResourceValidationPolicy = {
   },
 };
 
-interface GenerationConfig extends ServingConfig {
-  firstGenerationPrefixes: string[];
-}
-
-const generationSchema: PolicyConfigSchema = {
-  properties: {
-    ...servingConfigSchema,
-    firstGenerationPrefixes: { type: "array", items: { type: "string" }, default: ["dl1."], description: "Instance type prefixes of first-generation Gaudi" },
-  },
-};
+const generationSchema: PolicyConfigSchema = { properties: { ...servingConfigSchema } };
 
 export const gaudiGeneration: ResourceValidationPolicy = {
   name: "gaudi-generation",
-  description: "Advisory: dl1 instances carry first-generation Gaudi, while vllm-gaudi supports Gaudi 2 and Gaudi 3.",
-  enforcementLevel: "advisory",
+  description:
+    "Serving nodes are not first-generation Gaudi (dl1): vllm-gaudi supports Gaudi 2 and 3 only. Mandatory by default; set this policy's " +
+    "enforcementLevel to advisory to deploy anyway.",
+  enforcementLevel: "mandatory",
   configSchema: generationSchema,
   validateResource: (args, reportViolation) => {
-    const c = configOf<GenerationConfig>(generationSchema, args);
+    const c = configOf<ServingConfig>(generationSchema, args);
     const type = servingInstanceType(args, c);
-    if (type !== undefined && c.firstGenerationPrefixes.some((p) => type.startsWith(p)))
-      reportViolation(`${args.name}: ${type} carries first-generation Gaudi, which vllm-gaudi does not support (Gaudi 2/3 only); serve on Gaudi 2/3 machines through infra.kind: hosts`);
+    const why = type === undefined ? null : unsupportedGeneration(type);
+    if (why) reportViolation(`${args.name}: ${why}`);
   },
 };

@@ -187,10 +187,11 @@ test("no node cap but the port range: 512 nodes of 8 plan; a count whose ports p
   };
   // decode serve ports: 8300 + 1000 + 8·rank; 9300 + 8·7029 = 65532 is the last that fits.
   assert.deepEqual(refusedAt({ decode: { nodes: 7030 } }), []);
+  assert.deepEqual(refusedAt({ ports: { base: 65000 }, decode: { nodes: 100_000_000 } }).find((x) => x.path === "ports")?.message, "decode serve ports pass 65535 on the first node already; lower the port bases");
   const [p] = refusedAt({ decode: { nodes: 100_000_000 } });
   assert.equal(p.path, "decode.nodes");
-  assert.match(p.message, /^100000000 nodes put decode serve ports up to 800009292, above 65535 \(each node rank adds 8 to every port\); at most 7030 decode nodes fit/);
+  assert.match(p.message, /^100000000 puts decode serve ports up to 800009292, above 65535 \(each node rank adds 8 to every port\); at most 7030 fit under these port bases$/);
   // With DP the side channel grows by the DP rank too and overflows first: 4300 + 8·r + 7 + (8·r + 7) ≤ 65535 for r ≤ 3826.
   const [dp] = refusedAt({ prefill: { nodes: 7000, instancesPerNode: 8, dpSize: 56000 } });
-  assert.match(dp.message, /NIXL side-channel ports up to \d+, above 65535 \(each node rank adds 8 to every port and each DP rank adds to the side channel\); at most 3827 prefill/);
+  assert.match(dp.message, /NIXL side-channel ports up to \d+, above 65535 \(each node rank adds 8 to every port and each DP rank adds to the side channel\); at most 3827 fit/);
 });

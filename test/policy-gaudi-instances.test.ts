@@ -1,4 +1,4 @@
-// gaudi-instance-types (mandatory) and gaudi-generation (advisory): serving instances told apart by their Role tag.
+// gaudi-instance-types and gaudi-generation (both mandatory by default): serving instances told apart by their Role tag.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { gaudiGeneration, gaudiInstanceTypes } from "../policy/gaudiInstances";
@@ -26,12 +26,16 @@ test("the allowed list, tag key and serving roles are policy config", async () =
   assert.equal(messages(await validateResource(gaudiInstanceTypes, tagged, { roleTag: "gaudi-pd/role", servingRoles: ["worker"] })).length, 1);
 });
 
-test("gaudi-generation: an advisory on dl1 serving nodes only", async () => {
+test("gaudi-generation: mandatory by default on dl1 serving nodes only; a user can lower it to advisory", async () => {
   const out = await validateResource(gaudiGeneration, node("prefill-0", "prefill", "dl1.24xlarge"));
   assert.deepEqual(messages(out), [
-    "prefill-0: dl1.24xlarge carries first-generation Gaudi, which vllm-gaudi does not support (Gaudi 2/3 only); serve on Gaudi 2/3 machines through infra.kind: hosts",
+    "prefill-0: dl1.24xlarge carries first-generation Gaudi, which vllm-gaudi does not support (Gaudi 2 and 3 only), so vLLM will not start on it; " +
+      "AWS offers no Gaudi 2/3 machines: serve on Gaudi 2/3 machines (IBM Cloud, Intel Tiber, on premises) with infra.kind: hosts",
   ]);
-  assert.equal(out.violations[0].level, "advisory");
+  assert.equal(gaudiGeneration.enforcementLevel, "mandatory");
+  assert.equal(out.violations[0].level, "mandatory");
+  const lowered = await validateResource(gaudiGeneration, node("prefill-0", "prefill", "dl1.24xlarge"), { enforcementLevel: "advisory" });
+  assert.equal(lowered.violations[0].level, "advisory");
   assert.deepEqual(messages(await validateResource(gaudiGeneration, node("router", "router", "dl1.24xlarge"))), []);
   assert.deepEqual(messages(await validateResource(gaudiGeneration, node("prefill-0", "prefill", "gaudi3.example"))), []);
   assert.equal((await validateResource(gaudiGeneration, { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "lt", props: {} })).notApplicable, "not an EC2 instance");
