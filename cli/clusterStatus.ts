@@ -47,7 +47,7 @@ export function verdictOf(r: ServiceReport | undefined): Verdict {
   if (live && r.http === 200) return { kind: "healthy", text: r.restarts ? `healthy (restarted ${times(r.restarts)})` : "healthy" };
   if (live) return r.restarts ? { kind: "restarting", text: `restarting (${times(r.restarts)})` } : { kind: "starting", text: "starting" };
   if (r.state === "unsupervised") return { kind: "down", text: "down (still serving, but its supervisor is gone: nothing restarts it)" };
-  const after = r.restarts ? ` after ${times(r.restarts)} restarting` : "";
+  const after = r.restarts ? ` after ${r.restarts} restart${r.restarts === 1 ? "" : "s"}` : "";
   if (r.state === "failed") return { kind: "down", text: `down (gave up or was killed${after})` };
   return { kind: "down", text: `down (${r.state})` };
 }

@@ -27,9 +27,19 @@ ${flagHelp(PLAN_FLAGS)}`;
 /** The project root: where Pulumi.yaml and stacks/ live. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
+/** A stack file's config; its problems (a bad name, YAML, shape) as lines naming the file, line and column. */
+function stackConfigOrError(stacksDir: string, stack: string): Record<string, unknown> | null {
+  try {
+    return readStackConfig(stacksDir, stack);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.problems.map((p) => formatProblem(p)));
+    throw e;
+  }
+}
+
 /** Read, validate and plan a stack; problems are prefixed with the config key they belong to. */
 export function planStack(stack: string, stacksDir = path.join(PROJECT_DIR, "stacks")): { topology: Topology; plan: ClusterPlan } {
-  const config = readStackConfig(stacksDir, stack);
+  const config = stackConfigOrError(stacksDir, stack);
   if (!config) throw new CliError([`--stack: no Pulumi.${stack}.yaml in ${stacksDir} (stacks: ${listStacks(stacksDir).join(", ") || "none"})`]);
   const secretProblems = stackFileSecretProblems(config);
   try {

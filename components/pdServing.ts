@@ -37,6 +37,12 @@ export function tokenProblems(topology: Topology, tokenGiven: boolean): Problem[
   return [];
 }
 
+/**
+ * No delete reads a create's output, and passing it (PULUMI_COMMAND_STDOUT/STDERR over SSH) makes every stock sshd, which
+ * accepts no such variable, warn on each replace and delete.
+ */
+export const QUIET_SSHD = { addPreviousOutputInEnv: false } as const;
+
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export class PdServing extends pulumi.ComponentResource {
@@ -67,14 +73,14 @@ export class PdServing extends pulumi.ComponentResource {
     const ready = (h: Host) =>
       new command.remote.Command(
         readyName(name, h.name),
-        { connection: h.connection.apply((c) => ({ ...c, dialErrorLimit: -1 })), create: READY_COMMAND, logging: "none" },
+        { connection: h.connection.apply((c) => ({ ...c, dialErrorLimit: -1 })), create: READY_COMMAND, logging: "none", ...QUIET_SSHD },
         { parent: this, customTimeouts: { create: READY_TIMEOUT } },
       );
     // The scripts print no secret and carry none (the token reaches a host only through its own command).
     const serve = (resourceName: string, h: Host, text: CommandText, script: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
       new command.remote.Command(
         resourceName,
-        { connection: h.connection, create: text.create, delete: text.delete, stdin: script, triggers: [script.apply(sha256)], logging: "stdoutAndStderr" },
+        { connection: h.connection, create: text.create, delete: text.delete, stdin: script, triggers: [script.apply(sha256)], logging: "stdoutAndStderr", ...QUIET_SSHD },
         { parent: this, dependsOn, deleteBeforeReplace: true },
       );
     const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply(hfTokenEnv));
@@ -87,7 +93,7 @@ export class PdServing extends pulumi.ComponentResource {
         gates.push(
           new command.remote.Command(
             hfTokenName(name, node.name),
-            { connection: h.connection, ...hfTokenCommands(stateDir), stdin: tokenFile, logging: "none" },
+            { connection: h.connection, ...hfTokenCommands(stateDir), stdin: tokenFile, logging: "none", ...QUIET_SSHD },
             { parent: this, dependsOn: gates[0], additionalSecretOutputs: ["stdout", "stderr"] },
           ),
         );

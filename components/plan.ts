@@ -3,7 +3,7 @@
 import { isHostAddress } from "./fieldTypes";
 import { DEDICATED_ROUTER_NODE, nodeNameOf, placeholderAddress } from "./names";
 import { ConfigError, Problem, problem, shownValue } from "./problems";
-import { Role, ROLES, RoleTopology, Topology } from "./topology";
+import { machinesOf, Role, ROLES, RoleTopology, Topology } from "./topology";
 
 /** Tells the host (and the stand-in) which side-channel layout the plan reserved ports for (docs/architecture.md#ports). */
 export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
@@ -459,7 +459,9 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     instances,
     router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
   };
-  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan), plan)];
+  // Existing hosts that share a machine (a dedicated router on a node's machine) share its ports.
+  const machine = machinesOf(topology);
+  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan, (n) => machine[n] ?? n), plan)];
   if (refused.length) throw new ConfigError(refused);
   return plan;
 }

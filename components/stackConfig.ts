@@ -1,8 +1,8 @@
 // Stack config → raw topology: the `gaudi-pd:*` keys of a Pulumi stack, from the engine or from a stack file.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as yaml from "js-yaml";
-import { Problem, problem } from "./problems";
+import * as yaml from "yaml";
+import { ConfigError, Problem, problem, shownValue } from "./problems";
 
 export const CONFIG_NAMESPACE = "gaudi-pd";
 /** The config key of the HF token, which must be a Pulumi secret. */
@@ -11,6 +11,11 @@ export const HF_TOKEN_KEY = "hfToken";
 export const SSH_PRIVATE_KEY_KEY = "sshPrivateKey";
 /** What stands in the raw topology for the token: the planner needs to know it exists, never its value. */
 export const SECRET_PLACEHOLDER = "[secret]";
+
+/** Keys that would reach an object's prototype, refused at any depth. */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/** A stack file's config key: `namespace:key`, one colon. */
+const CONFIG_KEY = /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$/;
 
 /** Decode one config value: the engine hands over strings (JSON for structured values), stack files native values. */
 function decode(value: unknown): unknown {
@@ -25,11 +30,17 @@ function decode(value: unknown): unknown {
 /** The raw topology from config entries keyed `gaudi-pd:<key>`; other namespaces (aws:, …) are not ours. */
 export function rawTopologyFromConfig(entries: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
+  const problems: Problem[] = [];
   for (const [fullKey, value] of Object.entries(entries)) {
-    const [ns, key] = fullKey.split(":", 2);
+    const [ns, key, ...rest] = fullKey.split(":");
     if (ns !== CONFIG_NAMESPACE || key === undefined || key === SSH_PRIVATE_KEY_KEY) continue;
+    if (rest.length || PROTOTYPE_KEYS.has(key) || !CONFIG_KEY.test(fullKey)) {
+      problems.push(problem("", `config key ${shownValue(fullKey)} is not a ${CONFIG_NAMESPACE}:<key> gaudi-pd reads`));
+      continue;
+    }
     raw[key] = key === HF_TOKEN_KEY ? SECRET_PLACEHOLDER : decode(value);
   }
+  if (problems.length) throw new ConfigError(problems);
   return raw;
 }
 
@@ -52,10 +63,56 @@ export function listStacks(stacksDir: string): string[] {
   return fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort() : [];
 }
 
-/** The `config:` map of `<stacksDir>/Pulumi.<stack>.yaml`, or null when there is no such file. */
+/** Pulumi's stack-name characters: a stack name never reaches outside the stacks directory. */
+export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/** Largest stack file read: a topology is a few kilobytes. */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+
+/** Problems with a stack name given on the command line (`--stack x/../../f` would leave the stacks directory). */
+export function stackNameProblems(stack: string): Problem[] {
+  if (STACK_NAME.test(stack) && stack !== "." && stack !== "..") return [];
+  return [problem("--stack", `must be a stack name (letters, digits, _ . -, at most 100), got ${shownValue(stack)}`)];
+}
+
+/** The `config:` map of `<stacksDir>/Pulumi.<stack>.yaml`, or null when there is no such file.
+ *  Read safely: size-limited, no aliases, a mapping at the top and under `config`, `namespace:key` keys,
+ *  no prototype keys. Problems are thrown as a ConfigError whose paths are `file[:line:column]`. */
 export function readStackConfig(stacksDir: string, stack: string): Record<string, unknown> | null {
+  const refused = stackNameProblems(stack);
+  if (refused.length) throw new ConfigError(refused);
   const file = stackFile(stacksDir, stack);
   if (!fs.existsSync(file)) return null;
-  const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-  return doc?.config ?? {};
+  const size = fs.statSync(file).size;
+  if (size > MAX_STACK_FILE_BYTES) throw new ConfigError([problem(file, `is ${size} bytes, more than a stack file may be (${MAX_STACK_FILE_BYTES})`)]);
+  const text = fs.readFileSync(file, "utf8");
+  const doc = yaml.parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return file;
+    const before = text.slice(0, offset).split("\n");
+    return `${file}:${before.length}:${before[before.length - 1].length + 1}`;
+  };
+  const problems: Problem[] = doc.errors.map((e) => problem(at(e.pos[0]), e.message.split("\n")[0]));
+  if (problems.length) throw new ConfigError(problems);
+  let aliases = 0;
+  yaml.visit(doc, {
+    Alias(_, node) {
+      // One line for the first; aliases are refused outright, so none is ever expanded.
+      if (aliases++ === 0) problems.push(problem(at(node.range?.[0]), "YAML aliases are not accepted in a stack file (write the value out)"));
+    },
+    Pair(_, pair) {
+      const key = yaml.isScalar(pair.key) ? String(pair.key.value) : "";
+      if (PROTOTYPE_KEYS.has(key)) problems.push(problem(at((pair.key as yaml.Node | null)?.range?.[0]), `key ${shownValue(key)} is not accepted`));
+    },
+  });
+  if (problems.length) throw new ConfigError(problems);
+  const top: unknown = doc.toJS({ maxAliasCount: 0 });
+  if (top === null || top === undefined) return {};
+  if (!isMapping(top)) throw new ConfigError([problem(file, "must be a mapping (config: …) at the top")]);
+  const config = top.config ?? {};
+  if (!isMapping(config)) throw new ConfigError([problem(`${file}: config`, "must be a mapping of namespace:key entries")]);
+  const badKeys = Object.keys(config).filter((k) => !CONFIG_KEY.test(k));
+  if (badKeys.length) throw new ConfigError(badKeys.map((k) => problem(`${file}: config`, `key ${shownValue(k)} must have the form namespace:key`)));
+  return config;
 }
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -353,6 +353,7 @@ function hostsProblems(t: Topology, infra: HostsInfra): Problem[] {
       problems.push(problem(`infra.${key}`, `${listed} host(s) listed, ${wanted[key]} expected (${why})`));
     }
   }
+  problems.push(...sharedMachineProblems(t, infra));
   if (t.router.placement === "dedicated" && !infra.router)
     problems.push(problem("infra.router", 'required when router.placement is "dedicated" (or set router.placement to a node such as prefill-0)'));
   return problems;
@@ -360,6 +361,46 @@ function hostsProblems(t: Topology, infra: HostsInfra): Problem[] {
 
 /** The address cluster traffic (DP, NIXL, router) uses to reach an existing host: its private one when given. */
 export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.address;
+
+/** Every listed existing host: its node (or `router`), where it is listed, and its addresses. */
+function listedHosts(infra: HostsInfra) {
+  type Listed = { node: string; at: string; key: "prefill" | "decode" | "pd" | "router"; addresses: string[] };
+  const hosts = (["prefill", "decode", "pd"] as const).flatMap((key): Listed[] =>
+    infra[key].map((h, rank) => ({ node: nodeNameOf(key, rank), at: `infra.${key}[${rank}]`, key, addresses: [h.address, h.privateAddress ?? h.address] })),
+  );
+  if (infra.router) hosts.push({ node: DEDICATED_ROUTER_NODE, at: "infra.router", key: "router", addresses: [infra.router.address, infra.router.privateAddress ?? infra.router.address] });
+  return hosts;
+}
+
+/** The machine each listed node (and `router`) runs on: hosts sharing a public or private address are one machine,
+ *  named by the first such host's private address. Empty unless the infra is existing hosts. */
+export function machinesOf(t: Topology): Record<string, string> {
+  if (t.infra?.kind !== "hosts") return {};
+  const hosts = listedHosts(t.infra);
+  const machine: Record<string, string> = {};
+  for (const h of hosts) {
+    const same = hosts.find((o) => o.addresses.some((a) => h.addresses.includes(a)));
+    machine[h.node] = same ? machine[same.node] ?? same.addresses[1] : h.addresses[1];
+  }
+  return machine;
+}
+
+/** A machine listed twice (in one role, or in both roles without colocate) would run two nodes' instances on one set of HPUs. */
+function sharedMachineProblems(t: Topology, infra: HostsInfra): Problem[] {
+  const hosts = listedHosts(infra).filter((h) => h.key !== "router");
+  const problems: Problem[] = [];
+  hosts.forEach((h, k) => {
+    const first = hosts.slice(0, k).find((o) => o.addresses.some((a) => h.addresses.includes(a)));
+    if (!first) return;
+    const shared = h.addresses.find((a) => first.addresses.includes(a)) ?? "";
+    const why =
+      first.key === h.key
+        ? "a machine is listed once"
+        : `two roles on one machine need colocate: true${t.colocate ? "" : " (list the machine once, under infra.pd)"}`;
+    problems.push(problem(h.at, `is the machine ${shownValue(shared)} again (${first.at}); ${why}`));
+  });
+  return problems;
+}
 
 /** Addresses the config already knows (existing hosts), keyed by node name and `router`; private before public. */
 export function knownAddresses(t: Topology): Record<string, string> {

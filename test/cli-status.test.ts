@@ -35,7 +35,7 @@ test("verdicts: healthy, starting, restarting n times, down (failed, unsupervise
     [report("restarting", 0, 0), "starting", "starting"],
     [report("restarting", 1, 0), "restarting", "restarting (1 time)"],
     [report("running", 3, 0), "restarting", "restarting (3 times)"],
-    [report("failed", 5, 0), "down", "down (gave up or was killed after 5 times restarting)"],
+    [report("failed", 5, 0), "down", "down (gave up or was killed after 5 restarts)"],
     [report("failed", 0, 0), "down", "down (gave up or was killed)"],
     [report("unsupervised", 0, 200), "down", "down (still serving, but its supervisor is gone: nothing restarts it)"],
     [report("stopped", 0, 0), "down", "down (stopped)"],

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { READY_TIMEOUT } from "../components/pdServing";
+import { QUIET_SSHD, READY_TIMEOUT } from "../components/pdServing";
 import { bindAddresses, planCluster } from "../components/plan";
 import { hfTokenCommands, READY_COMMAND, scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
@@ -82,6 +82,15 @@ test("commands: ready polls a booting host, the token goes first, serve carries 
   assert.deepEqual(router.dependsOn.sort(), ["gaudi-pd-decode-0-serve", "gaudi-pd-decode-1-serve", "gaudi-pd-prefill-0-serve", "gaudi-pd-prefill-1-serve", "gaudi-pd-router-ready"]);
   assert.equal(router.deleteBeforeReplace, true);
   assert.equal((reveal(router.inputs.connection) as { host: string }).host, mockAddresses("router").publicIp);
+});
+
+test("no remote command passes its previous output to the next run: a stock sshd (no AcceptEnv PULUMI_COMMAND_*) stays quiet", async () => {
+  for (const stack of ["multi-node", "single-node", "hosts", "tp2"]) {
+    const commands = byType(await run(stack), TYPES.command);
+    assert.ok(commands.length >= 3, `${stack}: ready, hf-token and serve commands expected`);
+    for (const c of commands) assert.equal(c.inputs.addPreviousOutputInEnv, false, `${stack}: ${c.name}`);
+  }
+  assert.deepEqual(QUIET_SSHD, { addPreviousOutputInEnv: false });
 });
 
 test("router placed on a node: it runs there, after that node's serve, and no router machine or poll exists", async () => {

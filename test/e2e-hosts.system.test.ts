@@ -169,10 +169,12 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
   await Promise.all(kinds.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
 });
 
-test("delete on every host leaves no process and no bound port", async () => {
+test("delete on every host leaves no process, no bound port and no gaudi-pd file but the logs", async () => {
   await deleteEverywhere(plan1());
   await assertHostsClean(hosts, baseline);
-  for (const n of NODES) assert.equal(fs.existsSync(path.join(hosts.host(hostOf(n)).stateDir, `${n}.sh`)), false, `${n}.sh removed`);
+  // The state directory is the harness's mount point here, so it stays, empty: scripts, env files, launchers gone.
+  for (const n of NODES) assert.deepEqual(fs.readdirSync(hosts.host(hostOf(n)).stateDir), [], `${HOST_STATE_DIR} on ${n}`);
+  for (const n of NODES) assert.ok(fs.readdirSync(hosts.host(hostOf(n)).logDir).length > 0, `logs kept on ${n}`);
 });
 
 test("an instance that crashes at startup makes wait fail, naming it and showing its log tail", async () => {

@@ -162,9 +162,9 @@ test("the router: the pinned vllm-router from PATH, ready once its workers are, 
 
 test("the router from the state directory's virtualenv when the one on PATH is not the pinned version", () => {
   const plan = localPlan("venv", 21000);
-  fs.mkdirSync(plan.topology.stateDir, { recursive: true });
+  fs.mkdirSync(path.join(plan.topology.stateDir, "router"), { recursive: true });
   // The repo's pinned virtualenv stands in for the one install would create (no network needed).
-  fs.symlinkSync(path.join(REPO, ".venv-router"), path.join(plan.topology.stateDir, "router-venv"));
+  fs.symlinkSync(path.join(REPO, ".venv-router"), path.join(plan.topology.stateDir, "router", "venv"));
   const other = path.join(tmp, "venv", "other-bin");
   fs.mkdirSync(other);
   fs.writeFileSync(path.join(other, "vllm-router"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
@@ -174,7 +174,7 @@ test("the router from the state directory's virtualenv when the one on PATH is n
   assert.equal(r.code, 0, r.all);
   assert.match(r.stderr, /not using .*other-bin\/vllm-router: its Python reports vllm-router 'none', not 0\.1\.17/);
   const envFile = fs.readFileSync(path.join(plan.topology.stateDir, "router", "vllm-router.env"), "utf8");
-  assert.ok(envFile.startsWith(`PATH=${path.join(plan.topology.stateDir, "router-venv", "bin")}:${searchPath}\n`), envFile);
+  assert.ok(envFile.startsWith(`PATH=${path.join(plan.topology.stateDir, "router", "venv", "bin")}:${searchPath}\n`), envFile);
 });
 
 test("kill -9 of an instance: its supervisor restarts it into the same log, and wait passes again", async () => {

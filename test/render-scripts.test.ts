@@ -114,7 +114,7 @@ test("the router script runs the plan's router argv, polls /readiness and pins t
     assert.deepEqual(baked.get("vllm-router"), { env: [], argv: plan.router.argv });
     assert.equal(bashEval(script, 'printf "%s" "${HEALTH_URLS[0]}"'), `http://127.0.0.1:${plan.router.port}/readiness`);
     assert.equal(bashEval(script, 'printf "%s" "$ROUTER_VERSION"'), VLLM_ROUTER_VERSION);
-    assert.match(script, /\$STATE_ROOT\/router-venv/);
+    assert.match(script, /\$STATE\/venv/);
     assert.ok(script.includes("_vllm_router_") || script.includes("/vllm_router_"), "log named vllm_router_<timestamp>.log");
   }
 });

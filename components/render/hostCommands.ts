@@ -20,13 +20,16 @@ export function hfTokenEnv(token: string): string {
 /** Waits for a booting machine: succeeds once SSH answers and cloud-init (if any) has finished. */
 export const READY_COMMAND = "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi; echo ready";
 
-/** Upload the script of host unit `unit` from stdin, then `install start wait`; delete runs `stop` and removes it. */
+/**
+ * Upload the script of host unit `unit` from stdin, then `install start wait`; delete runs `uninstall` (stop, then remove
+ * what install wrote), removes the script, and the state directory once nothing else of gaudi-pd is in it. Logs stay.
+ */
 export function scriptCommands(stateDir: string, unit: string): CommandText {
   const dir = shellQuote(stateDir);
   const path = shellQuote(scriptPath(stateDir, unit));
   return {
     create: `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path} install start wait`,
-    delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} stop && $S rm -f ${path}; fi`,
+    delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} uninstall && $S rm -f ${path}; fi && { $S rmdir ${dir} 2>/dev/null || true; }`,
   };
 }
 
@@ -39,12 +42,12 @@ export function statusCommand(stateDir: string, unit: string): string {
   return `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} status --porcelain; else exit ${STATUS_NOT_INSTALLED}; fi`;
 }
 
-/** Write the HF token env file from stdin (mode 0600); delete removes it. */
+/** Write the HF token env file from stdin (mode 0600); delete removes it, and its directory and the state directory when empty. */
 export function hfTokenCommands(stateDir: string): CommandText {
   const file = shellQuote(hfTokenFile(stateDir));
   const dir = shellQuote(secretsDir(stateDir));
   return {
     create: `set -eu; ${AS_ROOT}; $S install -d -m 0700 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${file}`)}`,
-    delete: `${AS_ROOT}; $S rm -f ${file}`,
+    delete: `${AS_ROOT}; $S rm -f ${file} && { $S rmdir ${dir} ${shellQuote(stateDir)} 2>/dev/null || true; }`,
   };
 }

@@ -1,5 +1,5 @@
 // The host script shared by nodes and the router: a list of long-running services, baked into one bash
-// script with the verbs install | start | wait | stop | status (runtime in ./host/*.sh, data rendered here).
+// script with the verbs install | start | wait | stop | uninstall | status (runtime in ./host/*.sh, data rendered here).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { systemdUnit, unitStateDir } from "../names";
@@ -106,7 +106,7 @@ function unitText(rt: HostRuntime): string {
     "[Service]",
     "Type=simple",
     ...(rt.hfTokenFile ? [`EnvironmentFile=-${rt.hfTokenFile}`] : []),
-    `ExecStart=/bin/bash ${state}/launch.sh %i`,
+    `ExecStart=/bin/bash ${state}/launch.sh %i journal`,
     "Restart=on-failure",
     `RestartSec=${RESTART.delaySecs}`,
     "# SIGTERM to the instance, SIGKILL to all that is left after the grace period: what supervised mode does.",
@@ -128,7 +128,7 @@ export function renderHostScript(rt: HostRuntime): string {
   const sv = rt.services;
   const usage = [
     "#",
-    "# Usage: bash SCRIPT VERB [VERB...], VERB = install | start | wait | stop | status, run in order, stopping at",
+    "# Usage: bash SCRIPT VERB [VERB...], VERB = install | start | wait | stop | uninstall | status, run in order, stopping at",
     "# the first failure. Exit status: 0 done, 1 a verb failed, 2 usage error, 3 status found an unhealthy service.",
     "# status --porcelain prints KEY STATE RESTARTS HTTP-STATUS PORT per service, tab-separated, for gaudi-pd status.",
     "# Environment: GAUDI_PD_WAIT_TIMEOUT=<seconds> bounds wait; GAUDI_PD_MODE=systemd|supervised overrides install's",

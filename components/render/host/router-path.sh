@@ -10,7 +10,7 @@ router_version() { # executable: the vllm-router version its Python reports; emp
 
 # The pinned router: one already on PATH when its version matches, else the project's own virtualenv.
 runtime_path() { # prints the PATH the router runs with
-  local found version venv=$STATE_ROOT/router-venv
+  local found version venv=$STATE/venv
   if found=$(command -v vllm-router); then
     version=$(router_version "$found")
     if [ "$version" = "$ROUTER_VERSION" ]; then

@@ -8,6 +8,7 @@ usage: bash ${0##*/} VERB [VERB...]
     start    start every instance that is not already running
     wait     poll every instance until all are healthy (timeout: GAUDI_PD_WAIT_TIMEOUT or $HEALTH_TIMEOUT s)
     stop     stop every instance; return once none of its processes and none of its ports is left
+    uninstall  stop, then remove what install wrote (state directory, unit file; the logs stay)
     status   one line per instance; exit 0 when all are healthy, 3 otherwise. With --porcelain, one
              tab-separated line per instance: KEY STATE RESTARTS HTTP-STATUS PORT, where STATE is running,
              restarting, unsupervised (its supervisor is gone), failed (gave up or was killed) or stopped
@@ -217,13 +218,17 @@ verb_start() {
   say "$started started, $((${#KEYS[@]} - started)) already running"
 }
 
-report_failed() { # reason index...: name each failed instance and show the tail of its log
+report_failed() { # reason index...: name each failed instance and show the tail of its journal (systemd) or log
   local reason=$1 i log
   shift
   for i in "$@"; do
     log=$(log_of "$i")
     printf '[gaudi-pd %s] FAILED: %s (port %s) %s\n' "$UNIT" "${DESCRIPTIONS[i]}" "${PORTS[i]}" "$reason" >&2
-    if [ -n "$log" ] && [ -f "$log" ]; then
+    if [ "$(installed_mode)" = systemd ]; then
+      # The journal has the instance's output and systemd's account of its exits and restarts.
+      printf '  last %s lines of journalctl -u %s (the instance log is %s):\n' "$LOG_TAIL_LINES" "$(unit_name "$i")" "${log:-not started}" >&2
+      journalctl -u "$(unit_name "$i")" -n "$LOG_TAIL_LINES" --no-pager -o short-iso 2>&1 | sed 's/^/  | /' >&2
+    elif [ -n "$log" ] && [ -f "$log" ]; then
       printf '  last %s lines of %s:\n' "$LOG_TAIL_LINES" "$log" >&2
       tail -n "$LOG_TAIL_LINES" "$log" | sed 's/^/  | /' >&2
     else
@@ -369,6 +374,13 @@ verb_stop() {
   say "stopped: no instance process left, ports ${BOUND_PORTS[*]} free"
 }
 
+verb_uninstall() { # what install wrote goes (the delete command then removes this script), logs stay
+  verb_stop
+  rm -f "$UNIT_DIR/$SYSTEMD_UNIT@.service"
+  rm -rf "$STATE"
+  say "uninstalled: $STATE removed, logs kept in $LOG_DIR"
+}
+
 instance_state() { # mode index: running | restarting | unsupervised | failed | stopped (the --porcelain STATE)
   if [ "$1" = systemd ]; then
     case $(unit_state "$2"):$(unit_prop "$2" SubState) in
@@ -426,7 +438,7 @@ main() {
   local -a verbs=()
   for verb in "$@"; do
     case $verb in
-      install | start | wait | stop | status) verbs+=("$verb") ;;
+      install | start | wait | stop | uninstall | status) verbs+=("$verb") ;;
       --porcelain) STATUS_PORCELAIN=1 ;;
       -h | --help | help)
         usage
@@ -450,6 +462,7 @@ main() {
       start) verb_start ;;
       wait) verb_wait ;;
       stop) verb_stop ;;
+      uninstall) verb_uninstall ;;
       status) verb_status ;;
     esac
   done
