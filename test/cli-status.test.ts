@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { parsePorcelain, replaceCommand, serveCommandUrn, statusRows, UnitAnswer, unitsToReplace, verdictOf } from "../cli/clusterStatus";
 import { planStack } from "../cli/planCommand";
 import { SSH_KEY_ENV, sshArgv, withSshKey } from "../cli/ssh";
-import { hostsFromConfig, hostsFromOutputs } from "../cli/stackHosts";
+import { hostsFromConfig, hostsFromOutputs, stackHosts } from "../cli/stackHosts";
 import { CliError } from "../cli/errors";
 import { PROGRAM_CLUSTER, REMOTE_COMMAND_TYPE, ROUTER_UNIT } from "../components/names";
 import { planCluster } from "../components/plan";
@@ -126,6 +126,33 @@ test("aws stack: node addresses from the nodes output, the dedicated router's fr
     () => hostsFromOutputs(plan, topology.infra as never, { nodes: nodes.slice(1) }),
     (e: CliError) => /no address for prefill-0, router/.test(e.problems.join("\n")),
   );
+});
+
+test("aws stack: the outputs come from `pulumi --cwd <project> stack output --json --stack NAME`; its failure is one line", async () => {
+  const { plan } = planStack("multi-node");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-status-pulumi-"));
+  const outputs = { nodes: plan.nodes.map((n, k) => ({ name: n.name, publicAddress: `198.51.100.${k}` })), routerUrl: "http://203.0.113.7:9192" };
+  // A stand-in pulumi: prints the outputs when called exactly as expected, fails like pulumi otherwise.
+  const expected = `--cwd ${dir} stack output --json --stack multi-node`;
+  fs.writeFileSync(
+    path.join(dir, "pulumi"),
+    `#!/bin/sh\nif [ "$*" = ${JSON.stringify(expected)} ]; then echo '${JSON.stringify(outputs)}'; else echo "error: no stack named $*" >&2; exit 255; fi\n`,
+    { mode: 0o755 },
+  );
+  const saved = process.env.PATH;
+  process.env.PATH = `${dir}:${saved}`;
+  try {
+    const hosts = await stackHosts("multi-node", plan, dir);
+    assert.deepEqual(hosts.map((h) => h.login.host), ["198.51.100.0", "198.51.100.1", "198.51.100.2", "198.51.100.3", "203.0.113.7"]);
+    await assert.rejects(stackHosts("multi-node", plan, path.join(dir, "elsewhere")), (e: CliError) => {
+      assert.equal(e.exitCode, 1);
+      assert.match(e.problems.join("\n"), /^--stack: pulumi stack output --json --stack multi-node failed \(exit 255\): error: no stack named/);
+      return true;
+    });
+  } finally {
+    process.env.PATH = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("ssh argv: the key file and known hosts for the login and its bastion hop, the command after --, never the key itself", () => {
