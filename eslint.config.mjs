@@ -13,6 +13,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       // Loaders of optional or CommonJS-only modules (@pulumi/pulumi's generated gRPC stubs) need require().
       "@typescript-eslint/no-require-imports": "off",
+      // Input checks match control characters on purpose, to refuse them.
+      "no-control-regex": "off",
       eqeqeq: ["error", "always", { null: "ignore" }],
       "prefer-const": "error",
       "no-var": "error",

@@ -64,18 +64,31 @@ function serversText(plan: ClusterPlan, node: string, target: LaunchTarget): str
   return [rule, `All ${target.role} servers launched successfully`, `Log directory: ${plan.topology.logDir}`, rule, ...servers, rule].join("\n");
 }
 
+/** Write a file holding a secret, 0600 whatever was there before: a fresh file, renamed over the old one. */
+export function writeSecretFile(file: string, text: string): void {
+  const fresh = `${file}.${process.pid}.new`;
+  fs.rmSync(fresh, { force: true });
+  fs.writeFileSync(fresh, text, { mode: 0o600, flag: "wx" });
+  fs.chmodSync(fresh, 0o600);
+  fs.renameSync(fresh, file);
+}
+
 /** Run verbs of this node's script in the foreground, its output on our terminal; supervised processes, like the seed's. */
 async function runNodeScript(plan: ClusterPlan, node: string, verbs: readonly string[]): Promise<number> {
   const file = scriptPath(plan.topology.stateDir, node);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, renderNodeScript(plan, node), { mode: 0o700 });
-  if (plan.topology.hasHfToken) {
-    const tokenFile = hfTokenFile(plan.topology.stateDir);
+  const tokenFile = hfTokenFile(plan.topology.stateDir);
+  const stopping = verbs.includes("stop");
+  if (plan.topology.hasHfToken && !stopping) {
     fs.mkdirSync(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(tokenFile, hfTokenEnv(process.env.HF_TOKEN ?? ""), { mode: 0o600 });
+    writeSecretFile(tokenFile, hfTokenEnv(process.env.HF_TOKEN ?? ""));
   }
   const child = spawn("bash", [file, ...verbs], { stdio: "inherit", env: { ...process.env, GAUDI_PD_MODE: "supervised" } });
-  return new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  // Nothing left to read the token once the instances are stopped: it does not outlive them on disk.
+  if (stopping && code === 0) fs.rmSync(tokenFile, { force: true });
+  return code;
 }
 
 export async function launchCommand(argv: readonly string[]): Promise<number> {

@@ -3,32 +3,35 @@ import * as path from "node:path";
 import { isHostAddress } from "../components/fieldTypes";
 import { Problem, shownValue } from "../components/problems";
 import { SECRET_PLACEHOLDER } from "../components/stackConfig";
-import type { Role } from "../components/topology";
+import { parseTopology, Role } from "../components/topology";
 import { FlagSpec, flagValue, numeric, ParsedFlags } from "./flags";
+
+/** The schema's defaults (the topology of an empty config): help states them, never restates them. */
+const D = parseTopology({});
 
 export const LAUNCH_FLAGS: readonly FlagSpec[] = [
   { name: "--help", short: "-h", help: "Show this help message" },
-  { name: "--model", short: "-m", value: "MODEL", help: "Model to serve (default: ibm-research/PowerMoE-3b)" },
+  { name: "--model", short: "-m", value: "MODEL", help: `Model to serve (default: ${D.model})` },
   { name: "--role", short: "-r", value: "ROLE", help: "Server role - prefill or decode (default: prefill)" },
-  { name: "--num-instances", short: "-n", value: "NUM", help: "Number of local instances (default: 1)" },
-  { name: "--tp-size", short: "-t", value: "SIZE", help: "Tensor parallel size (default: 1)" },
-  { name: "--dp-size", short: "-d", value: "SIZE", help: "Data parallel size: 1 or num-instances x node-size (default: 1)" },
-  { name: "--base-port", value: "PORT", help: "Base port for servers (default: 8300)" },
-  { name: "--base-channel-port", value: "PORT", help: "Base channel port (default: 4300)" },
+  { name: "--num-instances", short: "-n", value: "NUM", help: `Number of local instances (default: ${D.prefill.instancesPerNode})` },
+  { name: "--tp-size", short: "-t", value: "SIZE", help: `Tensor parallel size (default: ${D.prefill.tpSize})` },
+  { name: "--dp-size", short: "-d", value: "SIZE", help: `Data parallel size: 1 or num-instances x node-size (default: ${D.prefill.dpSize})` },
+  { name: "--base-port", value: "PORT", help: `Base port for servers (default: ${D.ports.base})` },
+  { name: "--base-channel-port", value: "PORT", help: `Base channel port (default: ${D.ports.channelBase})` },
   { name: "--node-ip", value: "IP", help: "IP address of this node (default: localhost)" },
   { name: "--dp-master-ip", value: "IP", help: "Data parallel master IP (default: localhost)" },
-  { name: "--dp-master-port", value: "PORT", help: "Data parallel master port (default: 6300)" },
-  { name: "--node-size", value: "SIZE", help: "Total number of nodes for this role's data parallel group (default: 1)" },
+  { name: "--dp-master-port", value: "PORT", help: `Data parallel master port (default: ${D.ports.dpMaster})` },
+  { name: "--node-size", value: "SIZE", help: `Total number of nodes for this role's data parallel group (default: ${D.prefill.nodes})` },
   { name: "--node-rank", value: "RANK", help: "Data parallel node rank within this role's group (default: 0)" },
-  { name: "--nixl-buffer-device", value: "DEVICE", help: "Buffer device - cpu or hpu (default: cpu)" },
-  { name: "--nixl-backend", value: "BACKEND", help: "NIXL backend - UCX or LIBFABRIC (default: UCX)" },
-  { name: "--ucx-tls", value: "TLS", help: "UCX transport layer (default: rc,ud,ib)" },
-  { name: "--nixl-side-channel-layout", value: "LAYOUT", help: "Side-channel ports vLLM binds - perEngine or perTpWorker (2025 builds) (default: perEngine)" },
-  { name: "--max-model-len", value: "LENGTH", help: "Maximum model length (default: 8192)" },
-  { name: "--max-num-batched-tokens", value: "TOKENS", help: "Maximum batched tokens (default: 8192)" },
-  { name: "--max-num-seqs", value: "SEQS", help: "Maximum number of sequences (default: 256)" },
-  { name: "--max-cudagraph-capture-size", value: "SIZE", help: "Maximum graph capture size (default: 4096)" },
-  { name: "--gpu-memory-utilization", value: "RATIO", help: "Device memory utilization ratio (default: 0.75)" },
+  { name: "--nixl-buffer-device", value: "DEVICE", help: `Buffer device - cpu or hpu (default: ${D.prefill.nixl.bufferDevice})` },
+  { name: "--nixl-backend", value: "BACKEND", help: `NIXL backend - UCX or LIBFABRIC (default: ${D.prefill.nixl.backend})` },
+  { name: "--ucx-tls", value: "TLS", help: `UCX transport layer (default: ${D.prefill.nixl.ucxTls})` },
+  { name: "--nixl-side-channel-layout", value: "LAYOUT", help: `Side-channel ports vLLM binds - perEngine or perTpWorker (2025 builds) (default: ${D.prefill.nixl.sideChannelLayout})` },
+  { name: "--max-model-len", value: "LENGTH", help: `Maximum model length (default: ${D.prefill.maxModelLen})` },
+  { name: "--max-num-batched-tokens", value: "TOKENS", help: `Maximum batched tokens (default: ${D.prefill.maxNumBatchedTokens})` },
+  { name: "--max-num-seqs", value: "SEQS", help: `Maximum number of sequences (default: ${D.prefill.maxNumSeqs})` },
+  { name: "--max-cudagraph-capture-size", value: "SIZE", help: `Maximum graph capture size (default: ${D.prefill.maxCudagraphCaptureSize})` },
+  { name: "--gpu-memory-utilization", value: "RATIO", help: `Device memory utilization ratio (default: ${D.prefill.gpuMemoryUtilization})` },
   { name: "--enforce-eager", help: "Enable eager execution mode" },
   { name: "--apc", help: "Enable prefix caching (default: --no-enable-prefix-caching)" },
   { name: "--async", help: "Async scheduling (decode role only)" },

@@ -1,10 +1,6 @@
 // `gaudi-pd` entry point: dispatch to a subcommand; user errors print one line each and no stack trace.
 import { ConfigError, formatProblem } from "../components/problems";
 import { CliError } from "./errors";
-import { launchCommand } from "./launch";
-import { planCommand } from "./planCommand";
-import { simulateCommand } from "./simulateCommand";
-import { statusCommand } from "./statusCommand";
 
 const USAGE = `Usage: gaudi-pd <command> [OPTIONS]
 
@@ -16,11 +12,13 @@ Commands:
 
 Run 'gaudi-pd <command> --help' for a command's options.`;
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  launch: launchCommand,
-  plan: planCommand,
-  simulate: simulateCommand,
-  status: statusCommand,
+type Command = (argv: readonly string[]) => Promise<number>;
+/** A command's module loads only when it runs: `status` needs @pulumi/pulumi, a second of startup the others need not pay. */
+const COMMANDS: Record<string, () => Command> = {
+  launch: () => (require("./launch") as typeof import("./launch")).launchCommand,
+  plan: () => (require("./planCommand") as typeof import("./planCommand")).planCommand,
+  simulate: () => (require("./simulateCommand") as typeof import("./simulateCommand")).simulateCommand,
+  status: () => (require("./statusCommand") as typeof import("./statusCommand")).statusCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -29,9 +27,9 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const run = COMMANDS[command];
-  if (!run) throw new CliError([`${command}: unknown command (commands: ${Object.keys(COMMANDS).join(", ")})`]);
-  return run(rest);
+  const load = COMMANDS[command];
+  if (!load) throw new CliError([`${command}: unknown command (commands: ${Object.keys(COMMANDS).join(", ")})`]);
+  return load()(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -18,6 +18,8 @@ export interface PdClusterArgs {
   readonly hfToken?: pulumi.Input<string>;
   /** The SSH private key that opens every host (a secret); required, reported with the topology's problems when missing. */
   readonly sshPrivateKey?: pulumi.Input<string>;
+  /** True when a topology value is a Pulumi secret (an `env` value, say): every command input it reaches stays a secret. */
+  readonly secretTopology?: boolean;
 }
 
 /** A parsed topology, told from raw config by fields the raw schema refuses. */
@@ -68,7 +70,7 @@ export class PdCluster extends pulumi.ComponentResource {
       plan.topology.infra?.kind === "hosts"
         ? new ExistingHosts(name, { plan, sshPrivateKey }, { parent: this })
         : new GaudiNodes(name, { plan, sshPrivateKey }, { parent: this });
-    const serving = new PdServing(name, { plan, hosts: machines.hosts, hfToken: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken) }, { parent: this });
+    const serving = new PdServing(name, { plan, hosts: machines.hosts, hfToken: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken), secretTopology: args.secretTopology }, { parent: this });
 
     this.plan = plan;
     this.routerUrl = serving.routerUrl;

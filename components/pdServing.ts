@@ -20,6 +20,8 @@ export interface PdServingArgs {
   readonly hosts: readonly Host[];
   /** The Hugging Face token (a secret); given exactly when the topology has one. */
   readonly hfToken?: pulumi.Input<string>;
+  /** True when a topology value came from a Pulumi secret: every script (a command's stdin) is then a secret too. */
+  readonly secretTopology?: boolean;
 }
 
 /** Every prefill and decode URL the router sends to. */
@@ -78,7 +80,8 @@ export class PdServing extends pulumi.ComponentResource {
     // Every address bound once, in one plan; each script is then rendered from it (linear in nodes). A setting of one role
     // still changes only that role's scripts. Preview's price: while one machine's address is unknown, so is every script.
     const hostNames = [...plan.nodes.map((n) => n.name), ...(dedicated ? [DEDICATED_ROUTER_NODE] : [])];
-    const bound = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, hostOf(n).privateAddress]))).apply((a) => bindAddresses(plan, a));
+    const bindAll = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, hostOf(n).privateAddress]))).apply((a) => bindAddresses(plan, a));
+    const bound = args.secretTopology ? pulumi.secret(bindAll) : bindAll;
 
     const ready = (h: Host) =>
       new command.remote.Command(

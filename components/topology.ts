@@ -113,7 +113,7 @@ const awsInfraSchema = z.strictObject({
 
 const hostsInfraSchema = z.strictObject({
   kind: z.literal("hosts"),
-  hpusPerNode: int(1, 64).default(8),
+  hpusPerNode: int(1, 64).default(UNKNOWN_MACHINE.hpus),
   sshUser: loginName.default("ubuntu"),
   sshPort: int(1, 65535).default(22),
   prefill: z.array(hostSchema).max(64).default([]),
@@ -160,6 +160,9 @@ const topologySchema = z.strictObject({
   infra: z.discriminatedUnion("kind", [awsInfraSchema, hostsInfraSchema]).optional(),
   ...sharedShape,
 });
+
+/** The top-level keys of the stack config's `gaudi-pd:` namespace the schema reads. */
+export const TOPOLOGY_KEYS: readonly string[] = Object.keys(topologySchema.shape);
 
 export type SharedSettings = Omit<typeof SHARED_DEFAULTS, "nixl"> & { readonly nixl: typeof SHARED_DEFAULTS.nixl };
 /** One role after defaults and top-level settings are merged in. */

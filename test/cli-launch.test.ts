@@ -1,6 +1,10 @@
 // `gaudi-pd launch --dry-run`: the seed's interface and the JSON of docs/architecture.md#interfaces.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { writeSecretFile } from "../cli/launch";
 import { runCli } from "./helpers/runCli";
 
 test("decode node 1 of 2 (the acceptance example): ports 9308-9315, DP ranks 8-15, master 192.168.1.102:7300", () => {
@@ -62,4 +66,19 @@ test("--help reads like the seed's", () => {
   const r = runCli(["launch", "--help"]);
   assert.equal(r.code, 0);
   for (const f of ["-m, --model MODEL", "-r, --role ROLE", "-n, --num-instances NUM", "--base-channel-port PORT", "--ucx-tls TLS", "--enforce-eager"]) assert.ok(r.stdout.includes(f), f);
+});
+
+test("a secret file is 0600 whatever existed before (an old 0644 token file included)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-secret-"));
+  try {
+    const file = path.join(dir, "hf-token.env");
+    fs.writeFileSync(file, "old\n", { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    writeSecretFile(file, "HF_TOKEN=hf_x\n");
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(fs.readFileSync(file, "utf8"), "HF_TOKEN=hf_x\n");
+    assert.deepEqual(fs.readdirSync(dir), ["hf-token.env"], "no temporary file left");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -63,3 +63,18 @@ test("component outputs: hosts carry the key only in a secret connection; nodes,
   });
   await Promise.all(checks);
 });
+
+test("a Pulumi secret in the topology (an env value) makes every script it reaches a secret, stdin included", async () => {
+  const SECRET_ENV = "s3cr3t-env-value-for-gaudi-pd";
+  const { config, secretKeys } = stackConfig("hosts", (c) => (c["gaudi-pd:env"] = { EXTRA_SECRET: SECRET_ENV }));
+  const r = await runProgram(config, [...secretKeys, "gaudi-pd:env"]);
+  const serves = byType(r, TYPES.command).filter((c) => c.name.endsWith("-serve"));
+  assert.ok(serves.length >= 5, "every node and the router");
+  for (const c of serves) {
+    assert.ok(isSecretValue(c.inputs.stdin), `${c.name}: stdin is a secret`);
+    assert.ok((reveal(c.inputs.stdin) as string).length > 0);
+  }
+  for (const res of r.resources) assert.ok(!plainStrings(res.inputs).some((s) => s.includes(SECRET_ENV)), `${res.type} ${res.name}: the value is never plain`);
+  const plain = await runProgram(config, secretKeys);
+  assert.ok(byType(plain, TYPES.command).filter((c) => c.name.endsWith("-serve")).every((c) => !isSecretValue(c.inputs.stdin)), "without a secret key, scripts stay readable in diffs");
+});

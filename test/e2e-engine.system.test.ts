@@ -13,11 +13,12 @@ import { completionRequest, generatedText, post } from "../sim/completionClient"
 import { planCluster } from "../components/plan";
 import { parseTopology } from "../components/topology";
 import { rawTopologyFromConfig } from "../components/stackConfig";
-import { PROGRAM_CLUSTER, ROUTER_UNIT, serveName, servingCommandUrn, unitStateDir } from "../components/names";
+import { instanceService, PROGRAM_CLUSTER, ROUTER_UNIT, serveName, servingCommandUrn, systemdUnit, unitStateDir } from "../components/names";
+import { shellQuote } from "../components/render/shellQuote";
 import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
 import { deploymentLeftovers, listenerPid } from "./harness/hostState";
 import { pulumiInstall } from "./helpers/pulumiInstall";
-import { REPO } from "./helpers/runCli";
+import { REPO, runCli } from "./helpers/runCli";
 
 const install = pulumiInstall();
 const ROUTER_BIN = path.join(REPO, ".venv-router", "bin", "vllm-router");
@@ -250,6 +251,48 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     } finally {
       editConfig((c) => delete c["gaudi-pd:stateDir"]);
     }
+  });
+
+  step("an instance killed for good: gaudi-pd status prints the replace, which run as printed replaces exactly its node's serve command", async () => {
+    // decode-1 instance 1 (DP rank 3), SIGKILLed whenever systemd brings it back until it hits its start limit.
+    // Its DP group mates restart once when the group breaks and then wait for it: only decode-1 is down.
+    const unit = `${systemdUnit("decode-1")}@${instanceService("decode", 1)}.service`;
+    const kill = await hosts.ssh(
+      hostOf("decode-1"),
+      `for t in $(seq 300); do s=$(systemctl show -p ActiveState --value ${unit}); [ "$s" = failed ] && exit 0; ` +
+        `[ "$s" = active ] && systemctl kill -s KILL ${unit}; sleep 0.1; done; exit 1`,
+    );
+    assert.equal(kill.code, 0, `${unit} did not reach its start limit: ${kill.output}`);
+    const status = () =>
+      runCli(["status", "--stack", STACK, "--stacks-dir", path.join(project, "stacks"), "--ssh-key-file", hosts.keyPath, "--known-hosts", path.join(work, "known_hosts")]);
+    const r = status();
+    console.log(r.stdout.replace(/^/gm, "# status: "));
+    assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^decode-1 +decode-1 +9309 +down \(gave up or was killed/m, r.stdout);
+    const printed = r.stdout.split("\n").filter((l) => l.trim().startsWith("pulumi ")).map((l) => l.trim());
+    assert.equal(printed.length, 1, `one replace command, for decode-1:\n${r.stdout}`);
+
+    const before = await prefillAndRouterPids();
+    const t0 = Date.now();
+    // As printed: through a shell, from the project, confirmed by the environment rather than an added --yes.
+    const replaced = await run("sh", ["-c", `cd ${shellQuote(project)} && ${printed[0]}`], {
+      env: { ...env(), PATH: `${path.dirname(install.cli!)}:${process.env.PATH}`, PULUMI_SKIP_CONFIRMATIONS: "true" },
+      timeoutMs: 600_000,
+    });
+    transcript.push({ args: [printed[0]], r: replaced, ms: Date.now() - t0 });
+    console.log(`# ${printed[0]}: exit ${replaced.code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.equal(replaced.code, 0, show(replaced));
+    const changes = await lastChanges();
+    console.log(`# replace: ${JSON.stringify(changes)}`);
+    assert.deepEqual(changes, { replace: 1, same: 13 }, JSON.stringify(changes));
+    const urn = servingCommandUrn(STACK, PROJECT, serveName(PROGRAM_CLUSTER, "decode-1"));
+    assert.match(replaced.output, new RegExp(` ${serveName(PROGRAM_CLUSTER, "decode-1")} replaced `), replaced.output);
+    assert.ok(printed[0].includes(urn), `${printed[0]} targets ${urn}`);
+    assert.deepEqual(await prefillAndRouterPids(), before, "prefill instances and the router keep their pids");
+    const healed = status();
+    assert.equal(healed.code, 0, `${healed.stdout}${healed.stderr}`);
+    const c = await ask(3000);
+    assert.equal(c.status, 200, c.text);
   });
 
   step("pulumi destroy leaves nothing of gaudi-pd on the hosts but its logs", async () => {

@@ -92,3 +92,21 @@ test("hosts left behind by a run that died are removed when the next run starts"
     await next.teardown();
   }
 });
+
+test("systemd hosts left behind are removed too: their cgroups, overlay mounts and every process in them", async () => {
+  const abandoned = `${PREFIX}gone-sd`;
+  const up = await run(path.join(REPO, "scripts", "test-hosts.sh"), ["up", "--systemd", abandoned]);
+  assert.equal(up.code, 0, up.stderr);
+  const groups = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"].map((h) => path.join(h, abandoned)).filter((g) => fs.existsSync(g));
+  assert.ok(groups.length > 0, "the host runs in a cgroup of its own");
+  const mounted = () => fs.readFileSync("/proc/self/mounts", "utf8").split("\n").filter((l) => l.includes(`/${abandoned}/root `));
+  assert.equal(mounted().length, 1, "the host's overlay is mounted");
+  const next = await TestHosts.start([`${PREFIX}next`], REPO);
+  try {
+    assert.deepEqual(groups.filter((g) => fs.existsSync(g)), [], "cgroups removed");
+    assert.deepEqual(mounted(), [], "overlay unmounted");
+    assert.doesNotMatch((await run("ip", ["netns", "list"])).stdout, new RegExp(`^${abandoned}\\b`, "m"));
+  } finally {
+    await next.teardown();
+  }
+});

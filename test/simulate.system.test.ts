@@ -47,7 +47,8 @@ function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: st
 after(() => assert.deepEqual(boundOf(planCluster(topology)), [], "no stand-in may outlive the tests"));
 
 test("without --stack, the seed's single-node setup serves every request through the router, and stops everything (CLI, --json)", () => withTempDir("gaudi-pd-simulate-test-", (tmp) => {
-  const r = runCli(["simulate", "--requests", "24", "--json"], { TMPDIR: tmp });
+  // A loaded machine can take minutes to start 8 stand-ins and the router; the test waits rather than flakes.
+  const r = runCli(["simulate", "--requests", "24", "--json"], { TMPDIR: tmp }, 300_000);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });

@@ -102,6 +102,14 @@ running() { # mode index: the instance runs or is about to be restarted
   supervisor_pid "$2" >/dev/null
 }
 
+given_up() { # mode index: the instance is down and nothing will restart it
+  if [ "$1" = systemd ]; then
+    # deactivating is the gap between an exit and systemd's decision to restart (activating) or give up (failed).
+    case $(unit_state "$2") in failed | inactive) return 0 ;; *) return 1 ;; esac
+  fi
+  ! supervisor_pid "$2" >/dev/null
+}
+
 probe() { # index: the HTTP status of the instance's health URL, 000 when it does not answer
   curl -s -o /dev/null --noproxy '*' --connect-timeout 2 -m 5 -w '%{http_code}' "${HEALTH_URLS[$1]}" || true
 }
@@ -260,7 +268,7 @@ verb_wait() {
     for i in "${pending[@]}"; do
       if [ "$(cat "$tmp/$i")" = 200 ]; then
         healthy[i]=1
-      elif ! running "$mode" "$i"; then
+      elif given_up "$mode" "$i"; then
         dead+=("$i")
       fi
     done
