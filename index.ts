@@ -32,3 +32,4 @@ const cluster = build();
 export const routerUrl = cluster.routerUrl;
 export const nodes = cluster.nodes;
 export const endpoints = cluster.endpoints;
+export const metricsUrls = cluster.metricsUrls;

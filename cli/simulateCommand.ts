@@ -12,7 +12,7 @@ const SIMULATE_FLAGS: readonly FlagSpec[] = [
   { name: "--stacks-dir", value: "DIR", help: "Where the stack files are (default: the project's stacks/)" },
   { name: "--requests", value: "N", help: "Requests to send through the router (default: 20)" },
   { name: "--timeout", value: "SECS", help: "How long instances may take to become healthy (default: 120)" },
-  { name: "--json", help: "Print the summary as JSON: { requests, ok, failed, p50Ms, p99Ms, startupMs }" },
+  { name: "--json", help: "Print the summary as JSON: { requests, ok, failed, p50Ms, p99Ms, startupMs, kvTransfers }" },
 ];
 
 export const SIMULATE_USAGE = `Usage: gaudi-pd simulate [--stack NAME] [--requests N] [--json]
@@ -21,7 +21,9 @@ Run every node of a stack (without --stack: the seed's single-node setup, 4 pref
 DP 4 sharing one node, the router beside them) on this machine (vLLM stand-ins from sim/, nodes sharing 127.0.0.1 through the
 port stride), the pinned vllm-router in front, and send requests through it: completions and chat,
 streaming and not. Each must be prefilled and decoded by different live instances of the right roles.
-Exit 0 only if every request succeeded. Everything started is stopped at the end, on failure or Ctrl-C.
+Then the deployment's own verify step runs (unless the topology says verify: false): every decode instance
+must count a NIXL KV transfer for every request it decoded. Exit 0 only if every request succeeded and the
+cluster verified. Everything started is stopped at the end, on failure or Ctrl-C.
 
 Options:
 ${flagHelp(SIMULATE_FLAGS)}`;
@@ -60,6 +62,6 @@ export async function simulateCommand(argv: readonly string[]): Promise<number> 
   if (json) console.log(JSON.stringify(summary));
   else
     console.log(`${summary.ok}/${summary.requests} requests ok, ${summary.failed} failed; p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms; ` +
-      `startup ${(summary.startupMs / 1000).toFixed(1)} s${logsKept ? `; logs in ${logsKept}` : ""}`);
-  return summary.failed === 0 ? 0 : 1;
+      `startup ${(summary.startupMs / 1000).toFixed(1)} s; ${summary.kvTransfers} KV transfers${logsKept ? `; logs in ${logsKept}` : ""}`);
+  return failures.length === 0 ? 0 : 1;
 }

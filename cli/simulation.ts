@@ -7,6 +7,7 @@ import { DEDICATED_ROUTER_NODE, ROUTER_UNIT } from "../components/names";
 import { ClusterPlan, listenersOf, planCluster, portProblems } from "../components/plan";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
+import { renderVerifyScript } from "../components/render/verifyScript";
 import { Topology } from "../components/topology";
 import { CliError } from "./errors";
 import { run } from "./processes";
@@ -14,6 +15,7 @@ import { installRouter } from "../sim/routerInstall";
 import { RequestOutcome, sendRequests } from "./requests";
 import { httpStatus } from "../sim/completionClient";
 import { STAND_IN } from "../sim/standIn";
+import { sampleSum } from "../sim/prometheusText";
 
 /** Every node of a simulated cluster shares this address; the 8-port node stride keeps their ports apart. */
 export const SIM_ADDRESS = "127.0.0.1";
@@ -39,7 +41,9 @@ export interface SimulationResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly startupMs: number;
-  /** One line per failed request, saying why. */
+  /** KV transfers the decode instances counted (vllm:nixl_bytes_transferred_count), the verify step's included. */
+  readonly kvTransfers: number;
+  /** One line per failed request or verify finding, saying why. */
   readonly failures: readonly string[];
   /** Where the logs were kept (only when something failed). */
   readonly logsKept: string | null;
@@ -108,19 +112,52 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0;
 }
 
-function summarize(outcomes: readonly RequestOutcome[], startupMs: number, logsKept: string | null): SimulationResult {
+interface Verified {
+  /** The verify script's findings, one line each; empty when it passed. */
+  readonly findings: readonly string[];
+  readonly kvTransfers: number;
+}
+
+function summarize(outcomes: readonly RequestOutcome[], startupMs: number, verified: Verified, logsKept: string | null): SimulationResult {
   const latencies = outcomes.filter((o) => o.error === null).map((o) => o.ms).sort((a, b) => a - b);
-  const failures = outcomes.filter((o) => o.error !== null).map((o) => `request ${o.index} (${o.kind}): ${o.error}`);
+  const failed = outcomes.filter((o) => o.error !== null).map((o) => `request ${o.index} (${o.kind}): ${o.error}`);
   return {
     requests: outcomes.length,
     ok: latencies.length,
-    failed: failures.length,
+    failed: failed.length,
     p50Ms: Math.round(percentile(latencies, 0.5)),
     p99Ms: Math.round(percentile(latencies, 0.99)),
     startupMs: Math.round(startupMs),
-    failures,
+    kvTransfers: verified.kvTransfers,
+    failures: [...failed, ...verified.findings],
     logsKept,
   };
+}
+
+/** The transfers every decode instance counted so far (a fresh cluster's since it started). */
+async function kvTransfersOf(plan: ClusterPlan): Promise<number> {
+  const counts = await Promise.all(
+    plan.router.decodeUrls.map(async (url) => {
+      try {
+        return sampleSum(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text(), "vllm:nixl_bytes_transferred_count") ?? 0;
+      } catch {
+        return 0;
+      }
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** The deployment's own last step, run as it runs on the router host: the verify script, its findings one line each. */
+async function verify(plan: ClusterPlan, workDir: string): Promise<Verified> {
+  const findings: string[] = [];
+  if (plan.topology.verify.enabled) {
+    const file = path.join(workDir, "verify.sh");
+    fs.writeFileSync(file, renderVerifyScript(plan), { mode: 0o700 });
+    const r = await run("bash", [file]);
+    if (r.code !== 0) findings.push(...(r.stderr.trim() ? r.stderr.trim().split("\n") : [`verify: exit ${r.code}`]));
+  }
+  return { findings, kvTransfers: await kvTransfersOf(plan) };
 }
 
 const PROGRESS_EVERY_MS = 2000;
@@ -183,8 +220,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const startupMs = performance.now() - started;
     options.progress(`simulate: router ready at http://${SIM_ADDRESS}:${plan.router.port}; sending ${options.requests} request(s)`);
     const outcomes = await sendRequests(plan, `http://${SIM_ADDRESS}:${plan.router.port}`, options.requests, options.progress);
-    ok = outcomes.every((o) => o.error === null);
-    return summarize(outcomes, startupMs, ok ? null : workDir);
+    if (plan.topology.verify.enabled) options.progress("simulate: verifying every prefill → decode KV path (the deployment's last step)");
+    const verified = await verify(plan, workDir);
+    ok = outcomes.every((o) => o.error === null) && verified.findings.length === 0;
+    return summarize(outcomes, startupMs, verified, ok ? null : workDir);
   } finally {
     await stopAll();
     for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);

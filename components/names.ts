@@ -37,6 +37,8 @@ export const hfTokenName = (component: string, node: string) => childName(compon
 export const serveName = (component: string, node: string) => childName(component, node, "serve");
 /** The command that installs, starts and waits for the router (on its own host or on a node). */
 export const routerServeName = (component: string) => childName(component, ROUTER_UNIT, "serve");
+/** The cluster's last command, on the router host: proves every decode instance pulls KV over NIXL. Also its script's name there. */
+export const verifyName = (component: string) => childName(component, "verify");
 
 /** The host unit of the router: names its script, state subdirectory and systemd unit on whichever host runs it. */
 export const ROUTER_UNIT = "router";

@@ -7,7 +7,7 @@ import { GaudiNodes } from "./gaudiNodes";
 import { HostInfo, hostInfos } from "./hosts";
 import { COMPONENT_TYPES } from "./names";
 import { ClusterPlan, planCluster } from "./plan";
-import { Endpoints, PdServing, tokenProblems } from "./pdServing";
+import { Endpoints, MetricsUrls, PdServing, tokenProblems } from "./pdServing";
 import { ConfigError, Problem, problem } from "./problems";
 import { deployProblems, parseTopology, Topology } from "./topology";
 
@@ -54,6 +54,8 @@ export class PdCluster extends pulumi.ComponentResource {
   readonly nodes: pulumi.Output<HostInfo[]>;
   /** Every prefill and decode URL behind the router. */
   readonly endpoints: pulumi.Output<Endpoints>;
+  /** Every /metrics URL: the router's Prometheus endpoint and each instance's. */
+  readonly metricsUrls: pulumi.Output<MetricsUrls>;
 
   constructor(name: string, args: PdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): a bad topology must not register even this component.
@@ -74,6 +76,7 @@ export class PdCluster extends pulumi.ComponentResource {
     this.routerUrl = serving.routerUrl;
     this.nodes = hostInfos(machines.hosts.filter((h) => h.role !== "router"));
     this.endpoints = serving.endpoints;
-    this.registerOutputs({ routerUrl: this.routerUrl, nodes: this.nodes, endpoints: this.endpoints });
+    this.metricsUrls = serving.metricsUrls;
+    this.registerOutputs({ routerUrl: this.routerUrl, nodes: this.nodes, endpoints: this.endpoints, metricsUrls: this.metricsUrls });
   }
 }

@@ -4,11 +4,12 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
-import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE, hfTokenName, readyName, ROUTER_UNIT, routerServeName, serveName } from "./names";
+import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE, hfTokenName, readyName, ROUTER_UNIT, routerServeName, serveName, verifyName } from "./names";
 import { bindAddresses, ClusterPlan } from "./plan";
-import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands } from "./render/hostCommands";
+import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands, verifyCommands } from "./render/hostCommands";
 import { renderNodeScript } from "./render/nodeScript";
 import { renderRouterScript } from "./render/routerScript";
+import { renderVerifyScript } from "./render/verifyScript";
 import { ConfigError, Problem, problem } from "./problems";
 import { Topology } from "./topology";
 
@@ -25,6 +26,13 @@ export interface PdServingArgs {
 
 /** Every prefill and decode URL the router sends to. */
 export interface Endpoints {
+  readonly prefill: string[];
+  readonly decode: string[];
+}
+
+/** Where Prometheus scrapes the deployment, on the cluster network: the router and every instance. */
+export interface MetricsUrls {
+  readonly router: string;
   readonly prefill: string[];
   readonly decode: string[];
 }
@@ -52,6 +60,8 @@ export class PdServing extends pulumi.ComponentResource {
   readonly endpoints: pulumi.Output<Endpoints>;
   /** The router on its host's public address. */
   readonly routerUrl: pulumi.Output<string>;
+  /** Every /metrics URL of the deployment, on private addresses. */
+  readonly metricsUrls: pulumi.Output<MetricsUrls>;
 
   constructor(name: string, args: PdServingArgs, opts?: pulumi.ComponentResourceOptions) {
     const { plan } = args;
@@ -89,6 +99,7 @@ export class PdServing extends pulumi.ComponentResource {
     const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply(hfTokenEnv));
 
     // No ordering between nodes: a DP group comes up only once all its ranks start.
+    const scripts: pulumi.Output<string>[] = [];
     const serves = plan.nodes.map((node) => {
       const h = hostOf(node.name);
       const gates: pulumi.Resource[] = [ready(h)];
@@ -101,14 +112,39 @@ export class PdServing extends pulumi.ComponentResource {
           ),
         );
       const script = bound.apply((p) => renderNodeScript(p, node.name));
+      scripts.push(script);
       return serve(serveName(name, node.name), h, scriptCommands(stateDir, node.name), script, gates);
     });
 
-    serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), bound.apply((p) => renderRouterScript(p)), [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+    const routerScript = bound.apply((p) => renderRouterScript(p));
+    const router = serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), routerScript, [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+
+    // The last step: prove the KV path. Re-run whenever a serve script or the router changes; a finding fails `up`.
+    if (plan.topology.verify.enabled) {
+      const verify = verifyCommands(stateDir, verifyName(name));
+      new command.remote.Command(
+        verifyName(name),
+        {
+          connection: routerHost.connection,
+          create: verify.create,
+          delete: verify.delete,
+          stdin: bound.apply(renderVerifyScript),
+          triggers: [...scripts, routerScript].map((s) => s.apply(sha256)),
+          logging: "stdoutAndStderr",
+          ...QUIET_SSHD,
+        },
+        { parent: this, dependsOn: [router], deleteBeforeReplace: true },
+      );
+    }
 
     this.endpoints = bound.apply((p) => ({ prefill: [...p.router.prefillUrls], decode: [...p.router.decodeUrls] }));
     this.routerUrl = pulumi.interpolate`http://${routerHost.publicAddress}:${plan.router.port}`;
+    this.metricsUrls = bound.apply((p) => ({
+      router: `http://${p.topology.router.metricsBindAddress ?? p.router.address}:${p.topology.router.metricsPort}/metrics`,
+      prefill: p.router.prefillUrls.map((u) => `${u}/metrics`),
+      decode: p.router.decodeUrls.map((u) => `${u}/metrics`),
+    }));
     // The parsed topology (nothing secret in it) is what stack policies check the plan against.
-    this.registerOutputs({ endpoints: this.endpoints, routerUrl: this.routerUrl, topology: plan.topology });
+    this.registerOutputs({ endpoints: this.endpoints, routerUrl: this.routerUrl, metricsUrls: this.metricsUrls, topology: plan.topology });
   }
 }

@@ -259,14 +259,16 @@ function planInstance(topology: Topology, site: InstanceSite): InstancePlan {
   };
 }
 
-/** The vllm-router command line (docs/architecture.md#router): one --prefill / --decode URL per instance. */
-export function routerArgv(topology: Topology, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
+/** The vllm-router command line (docs/architecture.md#router): one --prefill / --decode URL per instance; Prometheus on the
+ *  router host's address (vllm-router's default, 127.0.0.1, is out of every scraper's reach) unless router.metricsBindAddress says otherwise. */
+export function routerArgv(topology: Topology, routerAddress: string, prefillUrls: readonly string[], decodeUrls: readonly string[]): string[] {
   const rt = topology.router;
   return [
     "vllm-router",
     "--vllm-pd-disaggregation",
     "--host", rt.bindAddress,
     "--port", String(rt.port),
+    "--prometheus-host", rt.metricsBindAddress ?? routerAddress,
     "--prometheus-port", String(rt.metricsPort),
     "--prefill-policy", rt.prefillPolicy,
     "--decode-policy", rt.decodePolicy,
@@ -457,7 +459,7 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     options,
     nodes,
     instances,
-    router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, prefillUrls, decodeUrls) },
+    router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, addressOf(routerNode), prefillUrls, decodeUrls) },
   };
   // Existing hosts that share a machine (a dedicated router on a node's machine) share its ports.
   const machine = machinesOf(topology);

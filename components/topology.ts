@@ -126,6 +126,8 @@ const hostsInfraSchema = z.strictObject({
 const routerSchema = z.strictObject({
   port: port.default(9192),
   metricsPort: port.default(29000),
+  /** Where the router's Prometheus endpoint listens; default: the router host's private address. */
+  metricsBindAddress: hostAddress.optional(),
   /** The address vllm-router binds (its `--host`); not a machine: where the router runs is `placement`. */
   bindAddress: hostAddress.default("0.0.0.0"),
   prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
@@ -148,6 +150,13 @@ const topologySchema = z.strictObject({
   prefill: roleSchema.default(roleSchema.parse({})),
   decode: roleSchema.default(roleSchema.parse({})),
   router: routerSchema.default(routerSchema.parse({})),
+  verify: z
+    .union([z.boolean(), z.strictObject({ requests: int(1, 1000).optional() })])
+    .default(true)
+    .describe(
+      "Prove the KV path after deploying: requests through the router, each decode instance's NIXL transfer count must grow with what it " +
+        "decoded. false turns it off (a model that cannot serve a test prompt); {requests: N} sets how many go through the router.",
+    ),
   infra: z.discriminatedUnion("kind", [awsInfraSchema, hostsInfraSchema]).optional(),
   ...sharedShape,
 });
@@ -185,6 +194,8 @@ export interface Topology {
   readonly prefill: RoleTopology;
   readonly decode: RoleTopology;
   readonly router: RouterSettings;
+  /** The check after the router: off, or on with a number of requests through the router (null: enough for the decode policy). */
+  readonly verify: { readonly enabled: boolean; readonly requests: number | null };
   readonly infra: Infra | null;
 }
 
@@ -444,6 +455,7 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     prefill: mergeRole("prefill", v, v.prefill),
     decode: mergeRole("decode", v, v.decode),
     router: v.router,
+    verify: typeof v.verify === "boolean" ? { enabled: v.verify, requests: null } : { enabled: true, requests: v.verify.requests ?? null },
     infra,
   };
 }

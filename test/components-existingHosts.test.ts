@@ -15,7 +15,7 @@ const connectionOf = (r: Awaited<ReturnType<typeof runProgram>>, name: string) =
 test("hosts stack: only commands, on the listed machines; node outputs from the config", async () => {
   const { config, secretKeys } = stackConfig("hosts");
   const r = await runProgram(config, secretKeys);
-  assert.deepEqual(countsByType(r), { [TYPES.stack]: 1, [TYPES.pdCluster]: 1, [TYPES.existingHosts]: 1, [TYPES.pdServing]: 1, [TYPES.command]: 14 });
+  assert.deepEqual(countsByType(r), { [TYPES.stack]: 1, [TYPES.pdCluster]: 1, [TYPES.existingHosts]: 1, [TYPES.pdServing]: 1, [TYPES.command]: 15 });
   assert.deepEqual(r.outputs.nodes, [
     { role: "prefill", rank: 0, name: "prefill-0", privateAddress: "192.0.2.10", publicAddress: "203.0.113.10" },
     { role: "prefill", rank: 1, name: "prefill-1", privateAddress: "192.0.2.11", publicAddress: "203.0.113.11" },

@@ -26,7 +26,7 @@ test("single-node: one colocated Gaudi node (4 prefill + 4 decode, dp 4 each) wi
     [TYPES.launchTemplate]: 1,
     [TYPES.instance]: 1, // pd-0; router.placement is pd-0, so no router instance
     [TYPES.eip]: 1,
-    [TYPES.command]: 4, // pd-0-ready, pd-0-hf-token, pd-0-serve, router-serve
+    [TYPES.command]: 5, // pd-0-ready, pd-0-hf-token, pd-0-serve, router-serve, gaudi-pd-verify
   });
 });
 
@@ -45,12 +45,12 @@ test("multi-node: 2 prefill + 2 decode nodes × 8 instances (dp 16) and a dedica
     [TYPES.launchTemplate]: 1,
     [TYPES.instance]: 5, // 4 Gaudi nodes + router
     [TYPES.eip]: 4, // one per Gaudi node
-    [TYPES.command]: 14, // (ready, hf-token, serve) × 4 + router-ready + router-serve
+    [TYPES.command]: 15, // (ready, hf-token, serve) × 4 + router-ready + router-serve + gaudi-pd-verify
   });
   assert.deepEqual(byType(r, TYPES.instance).map((i) => i.name).sort(), ["gaudi-pd-decode-0", "gaudi-pd-decode-1", "gaudi-pd-prefill-0", "gaudi-pd-prefill-1", "gaudi-pd-router"]);
   assert.deepEqual(
     byType(r, TYPES.command).map((c) => c.name).sort(),
-    ["decode-0", "decode-1", "prefill-0", "prefill-1"].flatMap((n) => [`gaudi-pd-${n}-hf-token`, `gaudi-pd-${n}-ready`, `gaudi-pd-${n}-serve`]).concat("gaudi-pd-router-ready", "gaudi-pd-router-serve").sort(),
+    ["decode-0", "decode-1", "prefill-0", "prefill-1"].flatMap((n) => [`gaudi-pd-${n}-hf-token`, `gaudi-pd-${n}-ready`, `gaudi-pd-${n}-serve`]).concat("gaudi-pd-router-ready", "gaudi-pd-router-serve", "gaudi-pd-verify").sort(),
   );
 });
 

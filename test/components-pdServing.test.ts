@@ -5,7 +5,8 @@ import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { QUIET_SSHD, READY_TIMEOUT } from "../components/pdServing";
 import { bindAddresses, planCluster } from "../components/plan";
-import { hfTokenCommands, READY_COMMAND, scriptCommands } from "../components/render/hostCommands";
+import { hfTokenCommands, READY_COMMAND, scriptCommands, verifyCommands } from "../components/render/hostCommands";
+import { renderVerifyScript } from "../components/render/verifyScript";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { rawTopologyFromConfig, readStackConfig } from "../components/stackConfig";
 import { parseTopology } from "../components/topology";
@@ -124,4 +125,31 @@ test("the connection and the token stdin are secrets in what the engine receives
   const r = await run("multi-node");
   for (const c of byType(r, TYPES.command)) assert.ok(isSecretValue(c.inputs.connection), `${c.name} connection`);
   for (const c of byType(r, TYPES.command).filter((x) => x.name.endsWith("-hf-token"))) assert.ok(isSecretValue(c.inputs.stdin), `${c.name} stdin`);
+});
+
+test("the verify step runs last on the router host, carries the bound plan's check, and re-runs when any serve script changes", async () => {
+  const r = await run("multi-node");
+  const verify = named(r, "gaudi-pd-verify");
+  assert.deepEqual({ create: verify.inputs.create, delete: verify.inputs.delete }, verifyCommands("/var/lib/gaudi-pd", "gaudi-pd-verify"));
+  assert.deepEqual(verify.dependsOn, ["gaudi-pd-router-serve"]);
+  assert.equal((reveal(verify.inputs.connection) as { host: string }).host, mockAddresses("router").publicIp);
+  assert.equal(verify.inputs.logging, "stdoutAndStderr");
+  const names = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"];
+  const bound = planCluster(parseTopology(rawOf("multi-node")), { addresses: Object.fromEntries(names.map((n) => [n, ip(n)])) });
+  assert.equal(stdinOf(r, "gaudi-pd-verify"), renderVerifyScript(bound));
+  const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+  assert.deepEqual(verify.inputs.triggers, names.map((n) => sha(stdinOf(r, `gaudi-pd-${n}-serve`))));
+});
+
+test("verify: false registers no verify step; the metrics URLs are outputs and the router's Prometheus binds its private address", async () => {
+  const off = await run("multi-node", (c) => (c["gaudi-pd:verify"] = false));
+  assert.ok(!off.resources.some((x) => x.name.endsWith("-verify")));
+  const r = await run("multi-node");
+  const metrics = r.outputs.metricsUrls as { router: string; prefill: string[]; decode: string[] };
+  assert.equal(metrics.router, `http://${ip("router")}:29000/metrics`);
+  assert.deepEqual(metrics.decode, (r.outputs.endpoints as { decode: string[] }).decode.map((u) => `${u}/metrics`));
+  assert.equal(metrics.prefill.length, 16);
+  assert.match(stdinOf(r, "gaudi-pd-router-serve"), new RegExp(`--prometheus-host ${ip("router").replace(/\./g, "\\.")} `));
+  const pinned = await run("multi-node", (c) => (c["gaudi-pd:router"] = { metricsBindAddress: "0.0.0.0" }));
+  assert.equal((pinned.outputs.metricsUrls as { router: string }).router, "http://0.0.0.0:29000/metrics");
 });

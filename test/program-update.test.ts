@@ -18,23 +18,24 @@ const runStack = (stack: string, edit?: (c: Record<string, unknown>) => void) =>
   return runProgram(config, secretKeys);
 };
 
-test("decode.maxNumSeqs changed: only the decode serve commands change (and the router's stays put)", async () => {
+test("decode.maxNumSeqs changed: only the decode serve commands change, and the verify step re-runs (the router's stays put)", async () => {
   const before = await runStack("multi-node");
   const after = await runStack("multi-node", (c) => (decode(c).maxNumSeqs = 128));
-  assert.deepEqual(changed(before, after), ["gaudi-pd-decode-0-serve", "gaudi-pd-decode-1-serve"]);
+  assert.deepEqual(changed(before, after), ["gaudi-pd-decode-0-serve", "gaudi-pd-decode-1-serve", "gaudi-pd-verify"]);
   const resources = (r: Run) => JSON.stringify(r.resources.filter((x) => x.type !== TYPES.command).map((x) => [x.type, x.name, reveal(x.inputs)]));
   assert.equal(resources(after), resources(before), "no machine, group or rule changes");
 });
 
-test("a prefill setting changes only prefill serve commands; a shared one changes every serve but no readiness or token", async () => {
+test("a prefill setting changes only prefill serve commands (and re-runs verify); a shared one changes every serve but no readiness or token", async () => {
   const before = await runStack("multi-node");
-  assert.deepEqual(changed(before, await runStack("multi-node", (c) => (prefill(c).maxModelLen = 4096))), ["gaudi-pd-prefill-0-serve", "gaudi-pd-prefill-1-serve"]);
+  assert.deepEqual(changed(before, await runStack("multi-node", (c) => (prefill(c).maxModelLen = 4096))), ["gaudi-pd-prefill-0-serve", "gaudi-pd-prefill-1-serve", "gaudi-pd-verify"]);
   assert.deepEqual(changed(before, await runStack("multi-node", (c) => (c["gaudi-pd:logDir"] = "/data/logs"))), [
     "gaudi-pd-decode-0-serve",
     "gaudi-pd-decode-1-serve",
     "gaudi-pd-prefill-0-serve",
     "gaudi-pd-prefill-1-serve",
     "gaudi-pd-router-serve",
+    "gaudi-pd-verify",
   ]);
 });
 

@@ -20,16 +20,21 @@ export function hfTokenEnv(token: string): string {
 /** Waits for a booting machine: succeeds once SSH answers and cloud-init (if any) has finished. */
 export const READY_COMMAND = "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi; echo ready";
 
+/** Write stdin to the script file of host unit `unit` (root's, 0600), then run it as root with `args`. */
+function uploadAndRun(stateDir: string, unit: string, args: string): string {
+  const path = shellQuote(scriptPath(stateDir, unit));
+  return `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${shellQuote(stateDir)}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path}${args}`;
+}
+
 /**
  * Upload the script of host unit `unit` from stdin, then `install start wait`; delete runs `uninstall` (stop, then remove
  * what install wrote), removes the script, and the state directory once nothing else of gaudi-pd is in it. Logs stay.
  */
 export function scriptCommands(stateDir: string, unit: string): CommandText {
-  const dir = shellQuote(stateDir);
   const path = shellQuote(scriptPath(stateDir, unit));
   return {
-    create: `set -eu; ${AS_ROOT}; $S install -d -m 0755 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${path}`)}; $S bash ${path} install start wait`,
-    delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} uninstall && $S rm -f ${path}; fi && { $S rmdir ${dir} 2>/dev/null || true; }`,
+    create: uploadAndRun(stateDir, unit, " install start wait"),
+    delete: `${AS_ROOT}; if [ -f ${path} ]; then $S bash ${path} uninstall && $S rm -f ${path}; fi && { $S rmdir ${shellQuote(stateDir)} 2>/dev/null || true; }`,
   };
 }
 
@@ -49,5 +54,13 @@ export function hfTokenCommands(stateDir: string): CommandText {
   return {
     create: `set -eu; ${AS_ROOT}; $S install -d -m 0700 ${dir}; $S sh -c ${shellQuote(`umask 077; cat > ${file}`)}`,
     delete: `${AS_ROOT}; $S rm -f ${file} && { $S rmdir ${dir} ${shellQuote(stateDir)} 2>/dev/null || true; }`,
+  };
+}
+
+/** Upload the verify script from stdin and run it once; delete removes it, and the state directory once it is empty. */
+export function verifyCommands(stateDir: string, name: string): CommandText {
+  return {
+    create: uploadAndRun(stateDir, name, ""),
+    delete: `${AS_ROOT}; $S rm -f ${shellQuote(scriptPath(stateDir, name))} && { $S rmdir ${shellQuote(stateDir)} 2>/dev/null || true; }`,
   };
 }

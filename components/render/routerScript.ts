@@ -20,6 +20,11 @@ function localAddress(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/** Where a client on the router host reaches the router. */
+export function routerLocalUrl(plan: ClusterPlan): string {
+  return `http://${localAddress(plan.topology.router.bindAddress)}:${plan.router.port}`;
+}
+
 /** The router host's bash script (verbs install | start | wait | stop | status), from a plan whose addresses are bound. */
 export function renderRouterScript(p: ClusterPlan): string {
   const t = p.topology;
@@ -42,7 +47,7 @@ export function renderRouterScript(p: ClusterPlan): string {
         description: r.node === DEDICATED_ROUTER_NODE ? "router" : `router on ${r.node}`,
         summary: `vllm-router ${VLLM_ROUTER_VERSION}: port ${r.port}, ready when ${ROUTER_READY_PATH} answers 200`,
         port: r.port,
-        healthUrl: `http://${localAddress(t.router.bindAddress)}:${r.port}${ROUTER_READY_PATH}`,
+        healthUrl: `${routerLocalUrl(p)}${ROUTER_READY_PATH}`,
         env: {},
         argv: r.argv,
         logPrefix: `${t.logDir}/vllm_router_`,
