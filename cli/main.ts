@@ -9,6 +9,7 @@ Commands:
   plan       Print a stack's cluster layout: nodes, ports, DP ranks, HPU modules, router command
   simulate   Run a whole stack on this machine with vLLM stand-ins behind the real vllm-router
   status     Ask a deployed stack's hosts how every instance and the router are doing; print the replace that restarts a node
+  verify     Prove a deployed stack's KV path: every decode instance pulls KV from prefill over NIXL (the deployment's last step)
 
 Run 'gaudi-pd <command> --help' for a command's options.`;
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, () => Command> = {
   plan: () => (require("./planCommand") as typeof import("./planCommand")).planCommand,
   simulate: () => (require("./simulateCommand") as typeof import("./simulateCommand")).simulateCommand,
   status: () => (require("./statusCommand") as typeof import("./statusCommand")).statusCommand,
+  verify: () => (require("./verifyCommand") as typeof import("./verifyCommand")).verifyCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
