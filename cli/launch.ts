@@ -76,10 +76,13 @@ export function writeSecretFile(file: string, text: string): void {
 /** Run verbs of this node's script in the foreground, its output on our terminal; supervised processes, like the seed's. */
 async function runNodeScript(plan: ClusterPlan, node: string, verbs: readonly string[]): Promise<number> {
   const file = scriptPath(plan.topology.stateDir, node);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, renderNodeScript(plan, node), { mode: 0o700 });
-  const tokenFile = hfTokenFile(plan.topology.stateDir);
   const stopping = verbs.includes("stop");
+  // Stop runs the script the start installed: it knows what runs, whatever today's flags would plan (fewer -n).
+  if (!(stopping && fs.existsSync(file))) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, renderNodeScript(plan, node), { mode: 0o700 });
+  }
+  const tokenFile = hfTokenFile(plan.topology.stateDir);
   if (plan.topology.hasHfToken && !stopping) {
     fs.mkdirSync(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
     writeSecretFile(tokenFile, hfTokenEnv(process.env.HF_TOKEN ?? ""));

@@ -186,6 +186,9 @@ async function whileReporting(work: Promise<void>, plan: ClusterPlan, started: n
   }
 }
 
+/** Signals on which a simulation stops everything it started before exiting. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 /** Start, exercise and stop the cluster. Stops everything it started, also on failure or Ctrl-C. */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const problems = sharedHostProblems(options.topology);
@@ -201,8 +204,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     options.progress("simulate: interrupted, stopping everything");
     void stopAll().then(() => process.exit(130));
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Ctrl-C, kill, a closed terminal, or output piped into `head` (EPIPE on a write): everything stops.
+  const onPipe = (e: NodeJS.ErrnoException) => e.code === "EPIPE" && onSignal();
+  for (const s of STOP_SIGNALS) process.once(s, onSignal);
+  for (const out of [process.stdout, process.stderr]) out.on("error", onPipe);
   let ok = false;
   try {
     const started = performance.now();
@@ -221,8 +226,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     return summarize(outcomes, startupMs, verified, ok ? null : workDir);
   } finally {
     await stopAll();
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
+    for (const out of [process.stdout, process.stderr]) out.removeListener("error", onPipe);
     if (ok) fs.rmSync(workDir, { recursive: true, force: true });
     else options.progress(`simulate: logs kept in ${workDir}`);
   }

@@ -36,7 +36,9 @@ export const absolutePath = checked(MAX_PATH, isPlainAbsolutePath, "must be an a
 /** An absolute, normalized path of one line: for files that reach only quoted env values and argv words, never a unit. */
 export const isAbsolutePath = (v: string) => v.startsWith("/") && !CONTROL.test(v) && posix.normalize(v) === v && (v === "/" || !v.endsWith("/"));
 /** An absolute path, or "" for off (so Pulumi.yaml can declare the field with a default). */
-export const optionalPath = checked(MAX_PATH, (v) => v === "" || isAbsolutePath(v), "must be an absolute, normalized path without control characters, or empty for off");
+export const optionalPath = checked(MAX_PATH, (v) => v === "" || isAbsolutePath(v), "must be an absolute, normalized path without control characters, or empty for off")
+  // Off is one value whichever way it was said.
+  .transform((v) => (v === "" ? undefined : v));
 
 /** One segment of a Hugging Face repository id: word characters, `.` and `-`, starting and ending with a word character. */
 const HUB_SEGMENT = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;

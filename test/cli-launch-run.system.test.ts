@@ -43,7 +43,10 @@ test("launch starts the node's instances, waits until healthy and lists the serv
   assert.equal(fs.statSync(holding[0]).mode & 0o777, 0o600);
   assert.ok(!(r.stdout + r.stderr).includes(TOKEN));
 
-  const stop = runCli(["launch", ...flags, "--stop"], env);
+  // Stopped with fewer -n than the start: the installed script stops both instances, and the token file goes too.
+  const fewer = flags.map((f, k) => (flags[k - 1] === "-n" || flags[k - 1] === "-d" ? "1" : f));
+  const stop = runCli(["launch", ...fewer, "--stop"], env);
   assert.equal(stop.code, 0, stop.stderr);
   assert.deepEqual([await health(serve0), await health(serve1)], [0, 0]);
+  assert.ok(!fs.existsSync(holding[0]), "launch --stop removes the token file");
 });

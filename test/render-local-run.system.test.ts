@@ -193,6 +193,10 @@ test("stop leaves no process and no bound port, even an instance whose superviso
   const orphan = main.instances[0];
   const supervisor = Number(fs.readFileSync(path.join(main.topology.stateDir, "pd-0", `${orphan.role}-${orphan.instance}.supervisor.pid`), "utf8"));
   process.kill(supervisor, "SIGKILL");
+  // Still serving, but nothing would restart it: status says so and does not exit 0.
+  const orphaned = sh(node, ["status"]);
+  assert.equal(orphaned.code, 3, orphaned.all);
+  assert.match(orphaned.stdout, new RegExp(`port ${orphan.port} +unsupervised +healthy`), orphaned.stdout);
   const r = sh(node, ["stop"]);
   assert.equal(r.code, 0, r.all);
   assert.deepEqual(main.instances.flatMap((i) => servingOn(i.port)), []);

@@ -9,7 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "yaml";
-import { launchCommand } from "../cli/launch";
+import { launchCommand, planLaunch } from "../cli/launch";
+import { parseFlags } from "../cli/flags";
+import { LAUNCH_FLAGS, launchFromFlags } from "../cli/launchFlags";
 import { CliError } from "../cli/errors";
 import { planStack } from "../cli/planCommand";
 import { settleProgram, stackConfig, TYPES } from "./helpers/pulumiMocks";
@@ -207,4 +209,20 @@ for (const argv of FLAG_CASES) {
 test("the table has at least 120 distinct bad inputs", () => {
   assert.ok(rows >= 120, `${rows} rows`);
   assert.equal(new Set(CONFIG_CASES.map(([n]) => n)).size, CONFIG_CASES.length, "distinct config case names");
+});
+
+test("Why: unclear messages made clear (.nan, a missing ami, a bad env key) and --gpu-memory-utilization .5 accepted", async () => {
+  const lines = async (config: Config) => {
+    const stack = `why${Object.keys(config).length}${Math.random().toString(36).slice(2, 8)}`;
+    fs.writeFileSync(path.join(stacksDir, `Pulumi.${stack}.yaml`), typeof config.text === "string" ? config.text : yaml.stringify({ config }));
+    return (await cli(() => planStack(stack, stacksDir))).lines;
+  };
+  assert.deepEqual(await lines({ text: "config:\n  gaudi-pd:maxModelLen: .nan\n" }), ["gaudi-pd: error: gaudi-pd:maxModelLen: must be a finite number, got .nan"]);
+  assert.deepEqual(await lines({ "gaudi-pd:infra": { kind: "aws", sshCidrs: ["203.0.113.0/24"] } }), ["gaudi-pd: error: gaudi-pd:infra.ami: is required: {id} or {owner, name}"]);
+  assert.deepEqual(await lines({ "gaudi-pd:env": { "BAD-KEY": "x" } }), [
+    'gaudi-pd: error: gaudi-pd:env: key "BAD-KEY": must be a POSIX environment variable name ([A-Za-z_][A-Za-z0-9_]*)',
+  ]);
+  const { target, raw, problems } = launchFromFlags(parseFlags(["--gpu-memory-utilization", ".5"], LAUNCH_FLAGS));
+  const { plan } = planLaunch(target, raw, problems);
+  assert.equal(plan.topology.prefill.gpuMemoryUtilization, 0.5);
 });

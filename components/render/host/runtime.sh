@@ -421,6 +421,8 @@ verb_status() {
   for i in "${!KEYS[@]}"; do
     code=$(probe "$i")
     if [ "$code" != 200 ]; then unhealthy=1; fi
+    # Serving without its supervisor: nothing would restart it, so status does not call the host healthy.
+    if [ "$mode" != systemd ] && [ "$(instance_state "$mode" "$i")" = unsupervised ]; then unhealthy=1; fi
     if [ "$STATUS_PORCELAIN" = 1 ]; then
       state=$(instance_state "$mode" "$i")
       restarts=$(restarts_of "$mode" "$i")
