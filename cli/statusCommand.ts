@@ -12,13 +12,15 @@ import { SSH_KEY_ENV, SshSettings, sshRun, withSshKey } from "./ssh";
 import { StackHost, stackHosts } from "./stackHosts";
 import { formatTable } from "./table";
 
-const STATUS_FLAGS: readonly FlagSpec[] = [
+/** The flags of a command that reaches a deployed stack's hosts over SSH (status, verify). */
+export const STACK_SSH_FLAGS: readonly FlagSpec[] = [
   { name: "--help", short: "-h", help: "Show this help message" },
   { name: "--stack", short: "-s", value: "NAME", help: "The deployed stack (its stacks/Pulumi.NAME.yaml and, for aws, its outputs)" },
   { name: "--stacks-dir", value: "DIR", help: "Where the Pulumi.NAME.yaml stack files are (default: the project's stacks/)" },
   { name: "--ssh-key-file", value: "FILE", help: `The SSH private key the stack's hosts accept (default: $${SSH_KEY_ENV}, else ssh's own keys)` },
   { name: "--known-hosts", value: "FILE", help: "SSH known-hosts file; hosts seen for the first time are added (default: ssh's)" },
 ];
+const STATUS_FLAGS = STACK_SSH_FLAGS;
 
 export const STATUS_USAGE = `Usage: gaudi-pd status --stack NAME [--ssh-key-file FILE]
 

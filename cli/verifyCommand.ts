@@ -4,19 +4,14 @@ import { bindAddresses, ClusterPlan } from "../components/plan";
 import { ROUTER_UNIT } from "../components/names";
 import { renderVerifyScript } from "../components/render/verifyScript";
 import { CliError } from "./errors";
-import { commandFlags, flagHelp, FlagSpec, flagValue, requiredFlag } from "./flags";
+import { commandFlags, flagHelp, flagValue, requiredFlag } from "./flags";
 import { planStack, PROJECT_DIR } from "./planCommand";
 import { run } from "./processes";
-import { SSH_KEY_ENV, sshArgv, withSshKey } from "./ssh";
+import { sshArgv, withSshKey } from "./ssh";
+import { STACK_SSH_FLAGS } from "./statusCommand";
 import { stackHosts, stackOutputs } from "./stackHosts";
 
-const VERIFY_FLAGS: readonly FlagSpec[] = [
-  { name: "--help", short: "-h", help: "Show this help message" },
-  { name: "--stack", short: "-s", value: "NAME", help: "The deployed stack (its stacks/Pulumi.NAME.yaml and, for aws, its outputs)" },
-  { name: "--stacks-dir", value: "DIR", help: "Where the Pulumi.NAME.yaml stack files are (default: the project's stacks/)" },
-  { name: "--ssh-key-file", value: "FILE", help: `The SSH private key the stack's hosts accept (default: $${SSH_KEY_ENV}, else ssh's own keys)` },
-  { name: "--known-hosts", value: "FILE", help: "SSH known-hosts file; hosts seen for the first time are added (default: ssh's)" },
-];
+const VERIFY_FLAGS = STACK_SSH_FLAGS;
 
 export const VERIFY_USAGE = `Usage: gaudi-pd verify --stack NAME [--ssh-key-file FILE]
 
