@@ -13,7 +13,7 @@ import { completionRequest, generatedText, post } from "../sim/completionClient"
 import { planCluster } from "../components/plan";
 import { parseTopology } from "../components/topology";
 import { rawTopologyFromConfig } from "../components/stackConfig";
-import { instanceService, PROGRAM_CLUSTER, ROUTER_UNIT, serveName, servingCommandUrn, systemdUnit, unitStateDir } from "../components/names";
+import { instanceService, PROGRAM_CLUSTER, ROUTER_UNIT, serveName, servingCommandUrn, systemdUnit, unitStateDir, verifyName } from "../components/names";
 import { shellQuote } from "../components/render/shellQuote";
 import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
 import { deploymentLeftovers, listenerPid } from "./harness/hostState";
@@ -39,6 +39,8 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
   let work: string;
   let project: string;
   let sshKey: string;
+  /** How many resources the stack has once deployed. */
+  let total = 0;
   /** Every engine command run, with its output, for the no-warning check and the logs kept on failure. */
   const transcript: { args: string[]; r: RunResult; ms: number }[] = [];
   let failed = false;
@@ -164,6 +166,7 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     const changes = await lastChanges();
     console.log(`# up: ${JSON.stringify(changes)}`);
     assert.ok((changes.create ?? 0) > 0 && Object.keys(changes).every((k) => k === "create"), JSON.stringify(changes));
+    total = changes.create;
     for (const node of NODES) {
       const mode = await hosts.ssh(hostOf(node), `cat ${unitStateDir(HOST_STATE_DIR, node === "router" ? ROUTER_UNIT : node)}/mode`);
       assert.equal(mode.stdout.trim(), "systemd", `${node} runs under systemd: ${mode.output}`);
@@ -193,8 +196,9 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     assert.equal(preview.code, 0, show(preview));
     const steps = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps;
     const changed = steps.filter((s) => s.op !== "same");
-    const decodeServes = ["decode-0", "decode-1"].map((n) => servingCommandUrn(STACK, PROJECT, serveName(PROGRAM_CLUSTER, n)));
-    assert.deepEqual([...new Set(changed.map((s) => s.urn))].sort(), decodeServes, "only the decode serve commands change");
+    // The decode serve commands, and the verify step that re-runs whenever a serve command changes.
+    const expected = [...["decode-0", "decode-1"].map((n) => serveName(PROGRAM_CLUSTER, n)), verifyName(PROGRAM_CLUSTER)].map((n) => servingCommandUrn(STACK, PROJECT, n));
+    assert.deepEqual([...new Set(changed.map((s) => s.urn))].sort(), expected.sort(), "only the decode serve commands change (and verify re-runs)");
     for (const s of changed) assert.match(s.op, /^(replace|create-replacement|delete-replaced)$/, `${s.urn}: ${s.op}`);
 
     const before = await prefillAndRouterPids();
@@ -216,7 +220,7 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     assert.equal(r.code, 0, show(r));
     const changes = await lastChanges();
     console.log(`# decode change: ${JSON.stringify(changes)}`);
-    assert.equal(changes.replace, 2, JSON.stringify(changes));
+    assert.deepEqual(changes, { replace: 3, same: total - 3 }, JSON.stringify(changes));
     assert.deepEqual(await prefillAndRouterPids(), before, "prefill instances and the router keep their pids");
 
     const bad = samples.filter((s) => s.status !== 200);
@@ -228,6 +232,31 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     );
     assert.equal(samples.at(-1)!.status, 200, "the router serves again once up returns");
     const c = await ask(2000);
+    assert.equal(c.status, 200, c.text);
+  });
+
+  step("a decode instance that answers without pulling KV makes pulumi up fail naming it; the fix makes it succeed", async () => {
+    const victim = plan().instances.find((i) => i.node === "decode-0" && i.instance === 1)!;
+    const decode = (c: Record<string, any>) => c["gaudi-pd:decode"] as Record<string, unknown>;
+    // The stand-in's fault knob: the decode instance on this port serves without pulling KV (the silent fallback).
+    editConfig((c) => (c["gaudi-pd:decode"] = { ...decode(c), env: { VLLM_SIM_SKIP_KV_PULL: String(victim.port) } }));
+    const failed = await pulumi("up", "--yes", "--stack", STACK);
+    assert.notEqual(failed.code, 0, show(failed));
+    const findings = failed.output.match(/verify: FAILED: [^\n]*/g) ?? [];
+    assert.deepEqual(
+      [...new Set(findings.map((f) => f.replace(/ decoded \d+ /, " decoded N ")))],
+      ["verify: FAILED: decode-0 instance 1 decoded N request(s) with no KV transfer: requests fell back to decode-only; check VLLM_NIXL_SIDE_CHANNEL_HOST and the prefill side channel"],
+      failed.output,
+    );
+    editConfig((c) => {
+      const withoutKnob = { ...decode(c) };
+      delete withoutKnob.env;
+      c["gaudi-pd:decode"] = withoutKnob;
+    });
+    const fixed = await pulumi("up", "--yes", "--stack", STACK);
+    assert.equal(fixed.code, 0, show(fixed));
+    console.log(`# fallback fixed: ${JSON.stringify(await lastChanges())}`);
+    const c = await ask(4000);
     assert.equal(c.status, 200, c.text);
   });
 
@@ -284,7 +313,7 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     assert.equal(replaced.code, 0, show(replaced));
     const changes = await lastChanges();
     console.log(`# replace: ${JSON.stringify(changes)}`);
-    assert.deepEqual(changes, { replace: 1, same: 13 }, JSON.stringify(changes));
+    assert.deepEqual(changes, { replace: 1, same: total - 1 }, JSON.stringify(changes));
     const urn = servingCommandUrn(STACK, PROJECT, serveName(PROGRAM_CLUSTER, "decode-1"));
     assert.match(replaced.output, new RegExp(` ${serveName(PROGRAM_CLUSTER, "decode-1")} replaced `), replaced.output);
     assert.ok(printed[0].includes(urn), `${printed[0]} targets ${urn}`);
