@@ -37,13 +37,20 @@ async function must(what: string, p: Promise<{ code: number; stderr: string }>):
 async function deploy(hosts: TestHosts, plan: ClusterPlan, parallel: boolean): Promise<number> {
   const on = (node: string) => `${PREFIX}${node}`;
   const stateDir = plan.topology.stateDir;
-  const create = (node: string) => must(node, hosts.ssh(on(node), scriptCommands(stateDir, node).create, { stdin: renderNodeScript(plan, node), timeoutMs: 300_000 }));
+  const create = (node: string) =>
+    must(node, hosts.ssh(on(node), scriptCommands(stateDir, node).create, { stdin: renderNodeScript(plan, node), timeoutMs: 300_000 }));
   const started = performance.now();
   try {
     if (parallel) await Promise.all(plan.nodes.map((n) => create(n.name)));
     else for (const n of plan.nodes) await create(n.name);
-    await must("router", hosts.ssh(on("prefill-0"), scriptCommands(stateDir, "router").create, { stdin: renderRouterScript(plan), timeoutMs: 300_000 }));
-    await must("verify", hosts.ssh(on("prefill-0"), verifyCommands(stateDir, "gaudi-pd-verify").create, { stdin: renderVerifyScript(plan), timeoutMs: 300_000 }));
+    await must(
+      "router",
+      hosts.ssh(on("prefill-0"), scriptCommands(stateDir, "router").create, { stdin: renderRouterScript(plan), timeoutMs: 300_000 }),
+    );
+    await must(
+      "verify",
+      hosts.ssh(on("prefill-0"), verifyCommands(stateDir, "gaudi-pd-verify").create, { stdin: renderVerifyScript(plan), timeoutMs: 300_000 }),
+    );
     return (performance.now() - started) / 1000;
   } finally {
     await hosts.ssh(on("prefill-0"), scriptCommands(stateDir, "router").delete);
@@ -52,7 +59,9 @@ async function deploy(hosts: TestHosts, plan: ClusterPlan, parallel: boolean): P
 }
 
 async function main(): Promise<void> {
-  const names = [...Array.from({ length: 4 }, (_, r) => `prefill-${r}`), ...Array.from({ length: 4 }, (_, r) => `decode-${r}`)].map((m) => `${PREFIX}${m}`);
+  const names = [...Array.from({ length: 4 }, (_, r) => `prefill-${r}`), ...Array.from({ length: 4 }, (_, r) => `decode-${r}`)].map(
+    (m) => `${PREFIX}${m}`,
+  );
   const hosts = await TestHosts.start(names, path.resolve(__dirname, ".."));
   try {
     console.log(`deployment overhead: first node script to verified router, / D (stand-ins start in D = ${D_SECS} s; one instance per host)`);

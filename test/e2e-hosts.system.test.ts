@@ -103,7 +103,11 @@ test("every node comes up over SSH with install start wait, all nodes at once, t
     assert.ok(fs.existsSync(path.join(hosts.host(host).stateDir, `${node.name}.sh`)), `${scriptPath(HOST_STATE_DIR, node.name)} kept on ${host}`);
     // Each instance listens on its own host, at its planned port (and the checks delete relies on see it).
     const bound = await listeners(hosts, host);
-    for (const i of node.instances) assert.ok(bound.some((l) => l.includes(`:${i.port} `)), `${host} does not listen on ${i.port}:\n${bound.join("\n")}`);
+    for (const i of node.instances)
+      assert.ok(
+        bound.some((l) => l.includes(`:${i.port} `)),
+        `${host} does not listen on ${i.port}:\n${bound.join("\n")}`,
+      );
     assert.ok((await strangers(hosts, baseline, host)).length >= node.instances.length, `${host} runs no instance processes`);
   }
 });
@@ -124,7 +128,12 @@ async function request(plan: ClusterPlan, kind: Endpoint, stream: boolean, k: nu
 test("requests through the router: completions and chat, streamed and not, each prefilled and decoded by the right roles", async () => {
   const plan = plan1();
   const seen = { prefill: new Set<string>(), decode: new Set<string>() };
-  const kinds = [["completions", false], ["completions", true], ["chat", false], ["chat", true]] as const;
+  const kinds = [
+    ["completions", false],
+    ["completions", true],
+    ["chat", false],
+    ["chat", true],
+  ] as const;
   for (let batch = 0; batch < 5; batch++) {
     const served = await Promise.all(kinds.map(([kind, stream], j) => request(plan, kind, stream, batch * 4 + j)));
     for (const s of served) {
@@ -165,7 +174,12 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
   assert.ok(restarted && restarted !== killed, `${victim.node} instance ${victim.instance} (pid ${killed}) was not restarted within 30 s`);
   statuses.forEach((r, k) => assert.equal(r.code, 0, show(`status on ${prefillNodes[k]} 30 s after the kill`, r)));
   console.log(`# ${victim.node} instance ${victim.instance} killed; every prefill instance healthy again after ${Date.now() - t0} ms`);
-  const kinds = [["completions", false], ["completions", true], ["chat", false], ["chat", true]] as const;
+  const kinds = [
+    ["completions", false],
+    ["completions", true],
+    ["chat", false],
+    ["chat", true],
+  ] as const;
   await Promise.all(kinds.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
 });
 
@@ -187,7 +201,11 @@ test("an instance that crashes at startup makes wait fail, naming it and showing
   console.log(`# crashing decode group: wait failed after ${Date.now() - t0} ms`);
   const [groupMate, victimNode] = results;
   assert.notEqual(groupMate.code, 0, `decode-0 cannot be healthy without DP rank ${victim.dpRank}: ${show("create on decode-0", groupMate)}`);
-  assert.match(groupMate.stderr, new RegExp(`missing ranks ${victim.dpRank}\\b`), `decode-0's log tail points at the missing rank:\n${groupMate.stderr}`);
+  assert.match(
+    groupMate.stderr,
+    new RegExp(`missing ranks ${victim.dpRank}\\b`),
+    `decode-0's log tail points at the missing rank:\n${groupMate.stderr}`,
+  );
   assert.notEqual(victimNode.code, 0, show("create on decode-1", victimNode));
   assert.match(victimNode.stderr, new RegExp(`FAILED: .*decode.* instance 1 .*port ${victim.port}`), show("create on decode-1", victimNode));
   assert.match(victimNode.stderr, /VLLM_SIM_CRASH_AT_STARTUP/, `the log tail shows the stand-in's crash:\n${victimNode.stderr}`);

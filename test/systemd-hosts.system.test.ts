@@ -38,7 +38,13 @@ function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, 
     prefill: { nodes: 1, instancesPerNode: 2, dpSize: 2 },
     decode: { nodes: 1, instancesPerNode: 2, dpSize: 2, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
     router: { port: ROUTER_PORT },
-    infra: { kind: "hosts", sshUser: "root", prefill: [{ address: a["prefill-0"] }], decode: [{ address: a["decode-0"] }], router: { address: a.router } },
+    infra: {
+      kind: "hosts",
+      sshUser: "root",
+      prefill: [{ address: a["prefill-0"] }],
+      decode: [{ address: a["decode-0"] }],
+      router: { address: a.router },
+    },
   });
   return planCluster(topology, { addresses: a });
 }
@@ -128,9 +134,17 @@ async function until<T>(what: string, secs: number, check: () => Promise<T | nul
 const UNIT = (node: string, key: string) => `gaudi-pd-${node}@${key}.service`;
 
 async function unitProps(node: string, unit: string): Promise<Record<string, string>> {
-  const r = await hosts.ssh(hostOf(node), `systemctl show -p MainPID -p NRestarts -p ActiveState -p UnitFileState -p LimitMEMLOCK -p LimitNOFILE ${unit}`);
+  const r = await hosts.ssh(
+    hostOf(node),
+    `systemctl show -p MainPID -p NRestarts -p ActiveState -p UnitFileState -p LimitMEMLOCK -p LimitNOFILE ${unit}`,
+  );
   assert.equal(r.code, 0, show("systemctl show", r));
-  return Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 async function statusOk(plan: ClusterPlan, node: string): Promise<boolean> {
@@ -228,7 +242,10 @@ function gaudiPdFiles(node: string): string[] {
 /** No gaudi-pd unit, process or port, and no gaudi-pd file but the logs. */
 async function assertClean(node: string): Promise<void> {
   const host = hostOf(node);
-  const units = await hosts.ssh(host, "systemctl list-units --all --plain --no-legend 'gaudi-pd-*'; systemctl list-unit-files --plain --no-legend 'gaudi-pd-*'");
+  const units = await hosts.ssh(
+    host,
+    "systemctl list-units --all --plain --no-legend 'gaudi-pd-*'; systemctl list-unit-files --plain --no-legend 'gaudi-pd-*'",
+  );
   assert.equal(units.stdout.trim(), "", `units left on ${node}`);
   // Processes in a gaudi-pd unit's cgroup, or running anything gaudi-pd starts ([v]: not this command itself).
   const look = ["bash", "-c", "grep -l gaudi-pd /proc/[0-9]*/cgroup 2>/dev/null; pgrep -af '[v]llm|[l]aunch.sh|[s]upervise.sh' || true"];
@@ -268,7 +285,10 @@ test("a crash-looping instance: systemd gives up and wait reports it with its jo
   assert.match(r.stderr, /VLLM_SIM_CRASH_AT_STARTUP/, `the journal tail shows the stand-in's crash:\n${r.stderr}`);
   assert.match(r.stderr, /Start request repeated too quickly|Failed with result/, `the journal tail shows systemd giving up:\n${r.stderr}`);
   const states = await Promise.all(["decode-0", "decode-1"].map((k) => unitProps("decode-0", UNIT("decode-0", k))));
-  assert.ok(states.some((p) => p.ActiveState === "failed" && Number(p.NRestarts) >= 4), JSON.stringify(states));
+  assert.ok(
+    states.some((p) => p.ActiveState === "failed" && Number(p.NRestarts) >= 4),
+    JSON.stringify(states),
+  );
   await deleteOn(plan, "decode-0");
   await assertClean("decode-0");
 });

@@ -39,7 +39,14 @@ test("a healthy cluster verifies, and every request's KV transfer is counted on 
 });
 
 test("a decode instance answering without pulling KV fails the verify step, naming it and the likely cause", { timeout: 120_000 }, async () => {
-  const result = await runSimulation({ stack: "verify-fallback", topology, requests: 4, timeoutSecs: 60, tamper: withEnv("decode-1", { VLLM_SIM_SKIP_KV_PULL: "1" }), ...quietly });
+  const result = await runSimulation({
+    stack: "verify-fallback",
+    topology,
+    requests: 4,
+    timeoutSecs: 60,
+    tamper: withEnv("decode-1", { VLLM_SIM_SKIP_KV_PULL: "1" }),
+    ...quietly,
+  });
   const lines = verifyLines(result.failures);
   assert.equal(lines.length, 1, result.failures.join("\n"));
   assert.match(
@@ -50,7 +57,14 @@ test("a decode instance answering without pulling KV fails the verify step, nami
 });
 
 test("a prefill instance advertising another side-channel host fails the verify step, naming the prefill node", { timeout: 120_000 }, async () => {
-  const result = await runSimulation({ stack: "verify-host", topology, requests: 4, timeoutSecs: 60, tamper: withEnv("prefill-1", { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.2" }), ...quietly });
+  const result = await runSimulation({
+    stack: "verify-host",
+    topology,
+    requests: 4,
+    timeoutSecs: 60,
+    tamper: withEnv("prefill-1", { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.2" }),
+    ...quietly,
+  });
   const lines = verifyLines(result.failures);
   assert.deepEqual(lines, [
     "verify: FAILED: prefill-1 instance 0 advertises its NIXL side channel as 127.0.0.2:23308, not 127.0.0.1:23308 (its node's address): decode instances " +
