@@ -13,22 +13,20 @@ import { parseTopology } from "../components/topology";
 import { STAND_IN } from "../sim/standIn";
 import { completionRequest, type Endpoint, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
 import { RunResult } from "../cli/processes";
-import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
+import { HOST_STATE_DIR, sleep, TestHosts } from "./harness/testHosts";
+import { addressesOf, hostOf, hostsInfra } from "./harness/testHostCluster";
 import { assertHostsClean, Baseline, listenerPid, listeners, strangers, takeBaseline } from "./harness/hostState";
 
 const REPO = path.resolve(__dirname, "..");
 /** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
 const NODES = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"] as const;
-const hostOf = (node: string) => `${PREFIX}${node}`;
 const MODEL = "ibm-research/PowerMoE-3b";
 const ROUTER_PORT = 9192;
 
 let hosts: TestHosts;
 let baseline: Baseline;
 
-function addresses(): Record<string, string> {
-  return Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address]));
-}
+const addresses = () => addressesOf(hosts, NODES);
 
 function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan {
   const a = addresses();
@@ -39,13 +37,7 @@ function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, 
     prefill: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
     decode: { nodes: 2, instancesPerNode: 2, dpSize: 4, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
     router: { port: ROUTER_PORT },
-    infra: {
-      kind: "hosts",
-      sshUser: "root",
-      prefill: [{ address: a["prefill-0"] }, { address: a["prefill-1"] }],
-      decode: [{ address: a["decode-0"] }, { address: a["decode-1"] }],
-      router: { address: a.router },
-    },
+    infra: hostsInfra(a),
   });
   return planCluster(topology, { addresses: a });
 }

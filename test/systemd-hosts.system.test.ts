@@ -12,22 +12,20 @@ import { renderRouterScript } from "../components/render/routerScript";
 import { parseTopology } from "../components/topology";
 import { completionRequest, generatedText, post } from "../sim/completionClient";
 import { run, RunResult } from "../cli/processes";
-import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
+import { HOST_STATE_DIR, sleep, TestHosts } from "./harness/testHosts";
+import { addressesOf, hostOf, hostsInfra } from "./harness/testHostCluster";
 import { listeners } from "./harness/hostState";
 
 const REPO = path.resolve(__dirname, "..");
 /** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
 const NODES = ["prefill-0", "decode-0", "router"] as const;
-const hostOf = (node: string) => `${PREFIX}${node}`;
 const MODEL = "ibm-research/PowerMoE-3b";
 const ROUTER_PORT = 9192;
 const STATE_DIR = HOST_STATE_DIR;
 
 let hosts: TestHosts;
 
-function addresses(): Record<string, string> {
-  return Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address]));
-}
+const addresses = () => addressesOf(hosts, NODES);
 
 function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan {
   const a = addresses();
@@ -38,13 +36,7 @@ function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, 
     prefill: { nodes: 1, instancesPerNode: 2, dpSize: 2 },
     decode: { nodes: 1, instancesPerNode: 2, dpSize: 2, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
     router: { port: ROUTER_PORT },
-    infra: {
-      kind: "hosts",
-      sshUser: "root",
-      prefill: [{ address: a["prefill-0"] }],
-      decode: [{ address: a["decode-0"] }],
-      router: { address: a.router },
-    },
+    infra: hostsInfra(a),
   });
   return planCluster(topology, { addresses: a });
 }

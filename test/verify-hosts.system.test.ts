@@ -11,29 +11,23 @@ import { renderRouterScript } from "../components/render/routerScript";
 import { renderVerifyScript } from "../components/render/verifyScript";
 import { parseTopology } from "../components/topology";
 import { RunResult } from "../cli/processes";
-import { HOST_STATE_DIR, PREFIX, TestHosts } from "./harness/testHosts";
+import { HOST_STATE_DIR, TestHosts } from "./harness/testHosts";
+import { addressesOf, hostOf, hostsInfra } from "./harness/testHostCluster";
 
 const REPO = path.resolve(__dirname, "..");
 const NODES = ["prefill-0", "decode-0", "router"] as const;
-const hostOf = (node: string) => `${PREFIX}${node}`;
 let hosts: TestHosts;
 
 const show = (what: string, r: RunResult) => `${what} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 
 function planFor(decodeEnv: Record<string, string> = {}): ClusterPlan {
-  const a = Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address]));
+  const a = addressesOf(hosts, NODES);
   const topology = parseTopology({
     vllmCommand: "vllm",
     stateDir: HOST_STATE_DIR,
     healthTimeoutSecs: 60,
     decode: { env: decodeEnv },
-    infra: {
-      kind: "hosts",
-      sshUser: "root",
-      prefill: [{ address: a["prefill-0"] }],
-      decode: [{ address: a["decode-0"] }],
-      router: { address: a.router },
-    },
+    infra: hostsInfra(a),
   });
   return bindAddresses(planCluster(topology), a);
 }
