@@ -2,7 +2,7 @@
 // the prefill's NIXL side channel, and fails the request, naming the address, when the params point anywhere else.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { post } from "../sim/completionClient";
+import { post, prefillRequestBody } from "../sim/completionClient";
 import { startStandIn, stopAll, waitHealthy } from "../sim/harness";
 import { freePorts } from "./helpers/ports";
 
@@ -39,20 +39,7 @@ before(async () => {
 
 /** Prefill a prompt the way the router does and return the kv_transfer_params for the decode step. */
 async function prefill(prompt: string): Promise<Record<string, unknown>> {
-  const r = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, {
-    model: MODEL,
-    prompt,
-    max_tokens: 1,
-    stream: false,
-    kv_transfer_params: {
-      do_remote_decode: true,
-      do_remote_prefill: false,
-      remote_engine_id: null,
-      remote_block_ids: null,
-      remote_host: null,
-      remote_port: null,
-    },
-  });
+  const r = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, prefillRequestBody(MODEL, prompt));
   assert.equal(r.status, 200, r.text);
   return (r.body as { kv_transfer_params: Record<string, unknown> }).kv_transfer_params;
 }
