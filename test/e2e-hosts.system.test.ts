@@ -4,43 +4,31 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bindAddresses, ClusterPlan, InstancePlan, planCluster } from "../components/plan";
+import { bindAddresses, ClusterPlan, InstancePlan } from "../components/plan";
 import { scriptPath } from "../components/names";
 import { scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
-import { parseTopology } from "../components/topology";
 import { STAND_IN } from "../sim/standIn";
 import { completionRequest, type Endpoint, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
 import { RunResult } from "../cli/processes";
 import { HOST_STATE_DIR, sleep, TestHosts } from "./harness/testHosts";
-import { addressesOf, hostOf, hostsInfra } from "./harness/testHostCluster";
+import { addressesOf, dpClusterPlan, hostOf, TEST_MODEL, TEST_ROUTER_PORT } from "./harness/testHostCluster";
 import { assertHostsClean, Baseline, listenerPid, listeners, strangers, takeBaseline } from "./harness/hostState";
 
 const REPO = path.resolve(__dirname, "..");
 /** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
 const NODES = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"] as const;
-const MODEL = "ibm-research/PowerMoE-3b";
-const ROUTER_PORT = 9192;
+const MODEL = TEST_MODEL;
+const ROUTER_PORT = TEST_ROUTER_PORT;
 
 let hosts: TestHosts;
 let baseline: Baseline;
 
 const addresses = () => addressesOf(hosts, NODES);
 
-function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan {
-  const a = addresses();
-  const topology = parseTopology({
-    model: MODEL,
-    vllmCommand: "vllm",
-    healthTimeoutSecs: extra.healthTimeoutSecs,
-    prefill: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
-    decode: { nodes: 2, instancesPerNode: 2, dpSize: 4, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
-    router: { port: ROUTER_PORT },
-    infra: hostsInfra(a),
-  });
-  return planCluster(topology, { addresses: a });
-}
+const planFor = (extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan =>
+  dpClusterPlan(addresses(), { nodesPerRole: 2, ...extra });
 
 /** One node's create, as remote.Command runs it: the script on stdin, bounded a little past the script's own timeout. */
 function create(plan: ClusterPlan, node: string, script: string): Promise<RunResult> {

@@ -4,42 +4,30 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bindAddresses, ClusterPlan, planCluster } from "../components/plan";
+import { bindAddresses, ClusterPlan } from "../components/plan";
 import { hfTokenCommands, hfTokenEnv, scriptCommands } from "../components/render/hostCommands";
 import { scriptPath } from "../components/names";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
-import { parseTopology } from "../components/topology";
 import { completionRequest, generatedText, post } from "../sim/completionClient";
 import { run, RunResult } from "../cli/processes";
 import { HOST_STATE_DIR, sleep, TestHosts } from "./harness/testHosts";
-import { addressesOf, hostOf, hostsInfra } from "./harness/testHostCluster";
+import { addressesOf, dpClusterPlan, hostOf, TEST_MODEL, TEST_ROUTER_PORT } from "./harness/testHostCluster";
 import { listeners } from "./harness/hostState";
 
 const REPO = path.resolve(__dirname, "..");
 /** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
 const NODES = ["prefill-0", "decode-0", "router"] as const;
-const MODEL = "ibm-research/PowerMoE-3b";
-const ROUTER_PORT = 9192;
+const MODEL = TEST_MODEL;
+const ROUTER_PORT = TEST_ROUTER_PORT;
 const STATE_DIR = HOST_STATE_DIR;
 
 let hosts: TestHosts;
 
 const addresses = () => addressesOf(hosts, NODES);
 
-function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan {
-  const a = addresses();
-  const topology = parseTopology({
-    model: MODEL,
-    vllmCommand: "vllm",
-    healthTimeoutSecs: extra.healthTimeoutSecs,
-    prefill: { nodes: 1, instancesPerNode: 2, dpSize: 2 },
-    decode: { nodes: 1, instancesPerNode: 2, dpSize: 2, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
-    router: { port: ROUTER_PORT },
-    infra: hostsInfra(a),
-  });
-  return planCluster(topology, { addresses: a });
-}
+const planFor = (extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan =>
+  dpClusterPlan(addresses(), { nodesPerRole: 1, ...extra });
 
 const show = (what: string, r: RunResult) => `${what} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 
