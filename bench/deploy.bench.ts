@@ -42,7 +42,11 @@ async function deploy(hosts: TestHosts, plan: ClusterPlan, parallel: boolean): P
   try {
     if (parallel) {
       const done = new Map<string, Promise<void>>();
-      for (const s of steps) done.set(s.name, Promise.all(s.after.map((a) => done.get(a))).then(() => run(s)));
+      for (const s of steps)
+        done.set(
+          s.name,
+          Promise.all(s.after.map((a) => done.get(a))).then(() => run(s)),
+        );
       await Promise.all(done.values());
     } else for (const s of steps) await run(s);
     return (performance.now() - started) / 1000;

@@ -119,7 +119,11 @@ export class PdServing extends pulumi.ComponentResource {
       scripts.set(step.name, script);
       const changed = step.after.length ? step.after.map((s) => scripts.get(s) as pulumi.Output<string>) : [script];
       const token = step.readsHfToken ? tokens.get(step.host) : undefined;
-      const dependsOn = [...step.readyHosts.map(ready), ...(token ? [token] : []), ...step.after.map((s) => commands.get(s) as command.remote.Command)];
+      const dependsOn = [
+        ...step.readyHosts.map(ready),
+        ...(token ? [token] : []),
+        ...step.after.map((s) => commands.get(s) as command.remote.Command),
+      ];
       commands.set(
         step.name,
         new command.remote.Command(

@@ -103,7 +103,8 @@ async function serve(argv: readonly string[]): Promise<void> {
   }
   if (faults.startupDelayMs > 0) {
     log("INFO", "serve", `loading model weights (VLLM_SIM_STARTUP_DELAY_MS=${faults.startupDelayMs})`);
-    await new Promise((resolve) => setTimeout(resolve, faults.startupDelayMs));
+    // Counted from the process start, as vLLM's startup time is: the stand-in's own start (Node, tsx) is part of it.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, faults.startupDelayMs - process.uptime() * 1000)));
   }
 
   const blocks = config.kv && config.kv.role !== "kv_consumer" ? new PrefilledBlocks(blocksTtlMs) : null;

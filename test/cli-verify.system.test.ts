@@ -33,7 +33,10 @@ describe("gaudi-pd verify on a live hosts stack", { skip }, () => {
   test("a healthy cluster verifies: exit 0, every decoded request pulled its KV", { timeout: VERIFY_TIMEOUT_MS }, () => {
     const r = verify();
     assert.equal(r.code, 0, show("verify", r));
-    assert.match(r.stdout, /^verify: ok: every decode instance pulled KV over NIXL for every request it decoded \([1-9]\d* transfer\(s\), no failures\)$/m);
+    assert.match(
+      r.stdout,
+      /^verify: ok: every decode instance pulled KV over NIXL for every request it decoded \([1-9]\d* transfer\(s\), no failures\)$/m,
+    );
     assert.doesNotMatch(r.stderr, /FAILED/);
   });
 

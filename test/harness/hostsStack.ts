@@ -27,7 +27,8 @@ export const hostsStackSkip = [
   .filter(([f]) => !fs.existsSync(f))
   .map(([, what]) => `${what} is not installed`)[0];
 
-export const showRun = (what: string, r: { code: number | null; stdout: string; stderr: string }) => `${what} exited ${r.code}\n${r.stdout}\n${r.stderr}`;
+export const showRun = (what: string, r: { code: number | null; stdout: string; stderr: string }) =>
+  `${what} exited ${r.code}\n${r.stdout}\n${r.stderr}`;
 
 export class HostsStack {
   private constructor(
@@ -73,7 +74,16 @@ export class HostsStack {
 
   /** The CLI flags that reach this stack over SSH, from a stacks directory `stacksDir` (by default the stack's own). */
   cliArgs(stacksDir = path.join(this.dir, "stacks")): string[] {
-    return ["--stack", this.stack, "--stacks-dir", stacksDir, "--ssh-key-file", this.hosts.keyFile, "--known-hosts", path.join(this.dir, "known_hosts")];
+    return [
+      "--stack",
+      this.stack,
+      "--stacks-dir",
+      stacksDir,
+      "--ssh-key-file",
+      this.hosts.keyFile,
+      "--known-hosts",
+      path.join(this.dir, "known_hosts"),
+    ];
   }
 
   async teardown(): Promise<void> {
