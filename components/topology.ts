@@ -159,6 +159,9 @@ const routerSchema = z.strictObject({
   workerStartupTimeoutSecs: int(1).default(600),
 });
 
+/** huggingface_hub's cache when HF_HOME is unset, for root (who runs the host scripts): ~/.cache/huggingface. */
+export const DEFAULT_HF_CACHE_DIR = "/root/.cache/huggingface";
+
 const topologySchema = z.strictObject({
   model: modelId.default("ibm-research/PowerMoE-3b"),
   ports: z
@@ -167,6 +170,12 @@ const topologySchema = z.strictObject({
   colocate: z.boolean().default(false),
   logDir: absolutePath.default("/var/log/gaudi-pd"),
   stateDir: absolutePath.default("/var/lib/gaudi-pd"),
+  hfCacheDir: absolutePath
+    .default(DEFAULT_HF_CACHE_DIR)
+    .describe(
+      "HF_HOME on the hosts: each node fetches the model into it once, before its instances start offline from it. " +
+        "The default is where huggingface_hub and vLLM put it for root when HF_HOME is unset.",
+    ),
   vllmCommand: commandName.default("vllm"),
   healthTimeoutSecs: int(1).default(1200),
   hfToken: z.string().max(1024, "must be at most 1024 characters").optional(),
@@ -212,6 +221,8 @@ export interface Topology {
   readonly colocate: boolean;
   readonly logDir: string;
   readonly stateDir: string;
+  /** HF_HOME of every instance: the node fetches the model into it before they start offline. */
+  readonly hfCacheDir: string;
   readonly vllmCommand: string;
   readonly healthTimeoutSecs: number;
   /** True when an HF token is configured; the token itself never enters the topology. */
@@ -501,6 +512,7 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     colocate: v.colocate,
     logDir: v.logDir,
     stateDir: v.stateDir,
+    hfCacheDir: v.hfCacheDir,
     vllmCommand: v.vllmCommand,
     healthTimeoutSecs: v.healthTimeoutSecs,
     hasHfToken: Boolean(v.hfToken),

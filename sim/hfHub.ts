@@ -5,6 +5,7 @@
 //   HEAD /<id>/resolve/<rev>/<file>             X-Repo-Commit, ETag (the blob id), Content-Length
 //   GET  /<id>/resolve/<rev>/<file>             the bytes; each GET counts as one fetch of that file
 // Unknown repositories answer 404 with X-Error-Code: RepoNotFound; a repository with a token requires it (401).
+// An endpoint may carry a client's name, `<url>/~<client>`: each client's fetches are counted apart (one per node).
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 
@@ -18,8 +19,12 @@ export interface HubRepo {
 
 export interface StandInHub {
   readonly url: string;
-  /** How many times each `<id>/<file>` was downloaded (GET of its bytes). */
-  fetches(): Record<string, number>;
+  /** The endpoint of one client (a node): its fetches are counted under its name. */
+  urlFor(client: string): string;
+  /** How many times each `<id>/<file>` was downloaded (GET of its bytes) by `client` ("" for requests to `url`). */
+  fetches(client?: string): Record<string, number>;
+  /** Every client that downloaded something. */
+  clients(): string[];
   close(): Promise<void>;
 }
 
@@ -28,9 +33,12 @@ const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 /** Serve `repos` on 127.0.0.1:`port` (0: any free port). */
 export function startHub(repos: readonly HubRepo[], port = 0): Promise<StandInHub> {
   const byId = new Map(repos.map((r) => [r.id, { ...r, sha: sha1(JSON.stringify(r.files)) }]));
-  const counts: Record<string, number> = {};
+  const counts = new Map<string, Record<string, number>>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://hub");
+    const client = /^\/~([^/]+)(\/.*)$/.exec(url.pathname);
+    if (client) url.pathname = client[2];
+    const clientName = client ? decodeURIComponent(client[1]) : "";
     const reply = (status: number, headers: Record<string, string>, body = "") => {
       res.writeHead(status, { "Content-Length": String(Buffer.byteLength(body)), ...headers });
       res.end(req.method === "HEAD" ? undefined : body);
@@ -54,18 +62,30 @@ export function startHub(repos: readonly HubRepo[], port = 0): Promise<StandInHu
     const file = resolve ? decodeURIComponent(resolve[3]) : "";
     if (!resolve || !(file in repo.files)) return reply(404, { "X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found" }, "{}");
     const content = repo.files[file];
-    if (req.method === "GET") counts[`${repo.id}/${file}`] = (counts[`${repo.id}/${file}`] ?? 0) + 1;
+    if (req.method === "GET") {
+      const mine = counts.get(clientName) ?? {};
+      mine[`${repo.id}/${file}`] = (mine[`${repo.id}/${file}`] ?? 0) + 1;
+      counts.set(clientName, mine);
+    }
     return reply(200, { "X-Repo-Commit": repo.sha, ETag: `"${sha1(content)}"`, "Content-Type": "application/octet-stream" }, content);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
       const address = server.address() as { port: number };
+      const url = `http://127.0.0.1:${address.port}`;
       resolve({
-        url: `http://127.0.0.1:${address.port}`,
-        fetches: () => ({ ...counts }),
+        url,
+        urlFor: (client) => `${url}/~${encodeURIComponent(client)}`,
+        fetches: (client = "") => ({ ...counts.get(client) }),
+        clients: () => [...counts.keys()].sort(),
         close: () => new Promise((done) => server.close(() => done())),
       });
     });
   });
+}
+
+/** A tiny model repository for `id`: what vLLM reads first (config.json) and a small weights file. */
+export function tinyModelRepo(id: string): HubRepo {
+  return { id, files: { "config.json": '{"model_type":"llama","architectures":["LlamaForCausalLM"]}', "model.safetensors": "stand-in weights\n".repeat(64) } };
 }
