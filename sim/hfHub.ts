@@ -52,8 +52,10 @@ export function startHub(repos: readonly HubRepo[], port = 0): Promise<StandInHu
     if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`)
       return reply(401, { "X-Error-Code": "GatedRepo", "X-Error-Message": "Access to this model is restricted" }, `{"error":"gated"}`);
     const rev = decodeURIComponent((api ? api[3] : resolve?.[2]) ?? "");
-    if (rev !== "main" && rev !== repo.sha) return reply(404, { "X-Error-Code": "RevisionNotFound", "X-Error-Message": `Invalid rev id: ${rev}` }, "{}");
-    if (api?.[2] === "revision") return json({ id: repo.id, modelId: repo.id, sha: repo.sha, siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })) });
+    if (rev !== "main" && rev !== repo.sha)
+      return reply(404, { "X-Error-Code": "RevisionNotFound", "X-Error-Message": `Invalid rev id: ${rev}` }, "{}");
+    if (api?.[2] === "revision")
+      return json({ id: repo.id, modelId: repo.id, sha: repo.sha, siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })) });
     if (api?.[2] === "tree") {
       const under = api[4] ? `${decodeURIComponent(api[4])}/` : "";
       const files = Object.entries(repo.files).filter(([p]) => p.startsWith(under));
@@ -87,5 +89,8 @@ export function startHub(repos: readonly HubRepo[], port = 0): Promise<StandInHu
 
 /** A tiny model repository for `id`: what vLLM reads first (config.json) and a small weights file. */
 export function tinyModelRepo(id: string): HubRepo {
-  return { id, files: { "config.json": '{"model_type":"llama","architectures":["LlamaForCausalLM"]}', "model.safetensors": "stand-in weights\n".repeat(64) } };
+  return {
+    id,
+    files: { "config.json": '{"model_type":"llama","architectures":["LlamaForCausalLM"]}', "model.safetensors": "stand-in weights\n".repeat(64) },
+  };
 }

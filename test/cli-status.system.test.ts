@@ -17,6 +17,7 @@ import { RunResult } from "../cli/processes";
 import { STAND_IN } from "../sim/standIn";
 import { HostKind } from "./harness/hostKinds";
 import { PREFIX, sleep, TestHosts } from "./harness/testHosts";
+import { TEST_MODEL } from "./harness/testHostCluster";
 import { runProgram, TEST_PRIVATE_KEY } from "./helpers/pulumiMocks";
 import { REPO, runCli } from "./helpers/runCli";
 
@@ -54,6 +55,7 @@ async function setUp(kind: HostKind): Promise<void> {
   hosts = await TestHosts.start(NODES.map(hostOf), REPO, { kind });
   const address = (n: string) => (hosts as TestHosts).host(hostOf(n)).address;
   config = {
+    "gaudi-pd:model": TEST_MODEL,
     "gaudi-pd:vllmCommand": "vllm",
     "gaudi-pd:healthTimeoutSecs": 120,
     "gaudi-pd:infra": {

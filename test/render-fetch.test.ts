@@ -38,7 +38,15 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
-  { name: "a bare hub name, default cache", model: "gpt2", token: false, customCache: false, argv: ["download", "gpt2"], exit: 0, says: /fetched model gpt2 in \d+ s: \/snapshots\/abc123/ },
+  {
+    name: "a bare hub name, default cache",
+    model: "gpt2",
+    token: false,
+    customCache: false,
+    argv: ["download", "gpt2"],
+    exit: 0,
+    says: /fetched model gpt2 in \d+ s: \/snapshots\/abc123/,
+  },
   {
     name: "org/name with a token and a custom cache",
     model: "tiny-org/tiny-model",
@@ -48,8 +56,24 @@ const CASES: readonly Case[] = [
     exit: 0,
     says: /fetching model tiny-org\/tiny-model into .*\/hf-cache .*Fetching 2 files/s,
   },
-  { name: "org/name without a token, custom cache", model: "org/name", token: false, customCache: true, argv: ["download", "org/name"], exit: 0, says: /fetched model org\/name/ },
-  { name: "an existing local path", model: (dir) => path.join(dir, "model"), token: true, customCache: false, argv: null, exit: 0, says: /is a local path on this host: nothing to fetch/ },
+  {
+    name: "org/name without a token, custom cache",
+    model: "org/name",
+    token: false,
+    customCache: true,
+    argv: ["download", "org/name"],
+    exit: 0,
+    says: /fetched model org\/name/,
+  },
+  {
+    name: "an existing local path",
+    model: (dir) => path.join(dir, "model"),
+    token: true,
+    customCache: false,
+    argv: null,
+    exit: 0,
+    says: /is a local path on this host: nothing to fetch/,
+  },
   {
     name: "a missing local path",
     model: (dir) => path.join(dir, "no-such-model"),
@@ -59,7 +83,16 @@ const CASES: readonly Case[] = [
     exit: 1,
     says: /error: the model path \/.*\/no-such-model does not exist on this host/,
   },
-  { name: "hf fails", model: "org/name", token: true, customCache: true, hfExit: 1, argv: ["download", "org/name"], exit: 1, says: /error: could not fetch model org\/name .*no instance was started/ },
+  {
+    name: "hf fails",
+    model: "org/name",
+    token: true,
+    customCache: true,
+    hfExit: 1,
+    argv: ["download", "org/name"],
+    exit: 1,
+    says: /error: could not fetch model org\/name .*no instance was started/,
+  },
 ];
 
 for (const c of CASES)
@@ -79,7 +112,8 @@ for (const c of CASES)
         prefill: { instancesPerNode: 2 },
       });
       const plan = planCluster(topology, { addresses: { "prefill-0": "10.0.0.1", "decode-0": "10.0.0.2", router: "10.0.0.3" } });
-      for (const i of plan.instances) assert.deepEqual([i.env.HF_HOME, i.env.HF_HUB_OFFLINE], [cache, "1"], `${i.logName} starts offline from the cache`);
+      for (const i of plan.instances)
+        assert.deepEqual([i.env.HF_HOME, i.env.HF_HUB_OFFLINE], [cache, "1"], `${i.logName} starts offline from the cache`);
       const script = renderNodeScript(plan, "prefill-0");
       assert.ok(!script.includes(TOKEN), "the token is not in the script");
       if (c.token) {
@@ -99,15 +133,26 @@ for (const c of CASES)
       assert.equal(r.status, c.exit, output);
       assert.match(output, c.says);
       assert.ok(!output.includes(TOKEN), "the token is never shown");
-      if (c.exit !== 0) assert.equal(r.stderr.trim().split("\n").filter((l) => l.includes("error:")).length, 1, "one error line");
+      if (c.exit !== 0)
+        assert.equal(
+          r.stderr
+            .trim()
+            .split("\n")
+            .filter((l) => l.includes("error:")).length,
+          1,
+          "one error line",
+        );
       if (c.argv === null) {
         assert.ok(!fs.existsSync(`${record}.argv`), "hf was not called");
         return;
       }
-      assert.deepEqual(fs.readFileSync(`${record}.argv`, "utf8").trimEnd().split("\n"), c.argv, "hf download MODEL, the token not among its arguments");
+      assert.deepEqual(
+        fs.readFileSync(`${record}.argv`, "utf8").trimEnd().split("\n"),
+        c.argv,
+        "hf download MODEL, the token not among its arguments",
+      );
       assert.equal(fs.readFileSync(`${record}.env`, "utf8"), `HF_HOME=${cache}\nHF_TOKEN=${c.token ? TOKEN : "unset"}\n`);
-    }),
-  );
+    }));
 
 test("a hub model needs hf at install: without it install fails naming what to install", () =>
   withTempDir("gaudi-pd-fetch-", (dir) => {
@@ -120,5 +165,4 @@ test("a hub model needs hf at install: without it install fails naming what to i
     });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /huggingface_hub's CLI \(hf or huggingface-cli\) is neither beside \/bin\/true nor on PATH .*pip install huggingface_hub/);
-  }),
-);
+  }));
