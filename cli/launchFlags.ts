@@ -54,7 +54,7 @@ export const LAUNCH_FLAGS: readonly FlagSpec[] = [
 ];
 
 /** Topology field → the flag that sets it, to name flags (not fields) in error lines. */
-const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
+export const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
   ["ports.channelBase", "--base-channel-port"],
   ["ports.dpMaster", "--dp-master-port"],
   ["ports.base", "--base-port"],

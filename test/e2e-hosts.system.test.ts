@@ -105,17 +105,19 @@ async function request(plan: ClusterPlan, kind: Endpoint, stream: boolean, k: nu
   return served[0];
 }
 
+/** Every request kind the router serves: completions and chat, each streamed and not. */
+const KINDS = [
+  ["completions", false],
+  ["completions", true],
+  ["chat", false],
+  ["chat", true],
+] as const;
+
 test("requests through the router: completions and chat, streamed and not, each prefilled and decoded by the right roles", async () => {
   const plan = plan1();
   const seen = { prefill: new Set<string>(), decode: new Set<string>() };
-  const kinds = [
-    ["completions", false],
-    ["completions", true],
-    ["chat", false],
-    ["chat", true],
-  ] as const;
   for (let batch = 0; batch < 5; batch++) {
-    const served = await Promise.all(kinds.map(([kind, stream], j) => request(plan, kind, stream, batch * 4 + j)));
+    const served = await Promise.all(KINDS.map(([kind, stream], j) => request(plan, kind, stream, batch * KINDS.length + j)));
     for (const s of served) {
       for (const role of ["prefill", "decode"] as const) {
         const by = s[role];
@@ -154,13 +156,7 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
   assert.ok(restarted && restarted !== killed, `${victim.node} instance ${victim.instance} (pid ${killed}) was not restarted within 30 s`);
   statuses.forEach((r, k) => assert.equal(r.code, 0, show(`status on ${prefillNodes[k]} 30 s after the kill`, r)));
   console.log(`# ${victim.node} instance ${victim.instance} killed; every prefill instance healthy again after ${Date.now() - t0} ms`);
-  const kinds = [
-    ["completions", false],
-    ["completions", true],
-    ["chat", false],
-    ["chat", true],
-  ] as const;
-  await Promise.all(kinds.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
+  await Promise.all(KINDS.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
 });
 
 test("delete on every host leaves no process, no bound port and no gaudi-pd file but the logs", async () => {
