@@ -6,6 +6,8 @@
 //   GET  /<id>/resolve/<rev>/<file>             the bytes; each GET counts as one fetch of that file
 // Unknown repositories answer 404 with X-Error-Code: RepoNotFound; a repository with a token requires it (401).
 // An endpoint may carry a client's name, `<url>/~<client>`: each client's fetches are counted apart (one per node).
+// A fetch is a GET of a file's bytes: hf makes metadata requests (revision, HEAD) even when its cache is complete,
+// so only the bytes served tell how often a node really downloaded the model.
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 
