@@ -7,6 +7,7 @@ import { bindAddresses, ClusterPlan, planCluster } from "../components/plan";
 import { PROGRAM_CLUSTER } from "../components/names";
 import { ServeStep, serveSteps } from "../components/render/serveSteps";
 import { parseTopology } from "../components/topology";
+import { TEST_MODEL } from "../test/harness/testHostCluster";
 import { HOST_STATE_DIR, PREFIX, TestHosts } from "../test/harness/testHosts";
 
 const D_SECS = 20;
@@ -16,6 +17,7 @@ function planOn(hosts: TestHosts, n: number): ClusterPlan {
   const names = [...Array.from({ length: n / 2 }, (_, r) => `prefill-${r}`), ...Array.from({ length: n / 2 }, (_, r) => `decode-${r}`)];
   const env = { VLLM_SIM_STARTUP_DELAY_MS: String(D_SECS * 1000) };
   const topology = parseTopology({
+    model: TEST_MODEL,
     vllmCommand: "vllm",
     stateDir: HOST_STATE_DIR,
     healthTimeoutSecs: 120,

@@ -208,6 +208,9 @@ const portsSchema = z.strictObject({
     .describe("Port of the prefill role's data-parallel master on its first node (decode's is shifted like its other ports)"),
 });
 
+/** huggingface_hub's cache when HF_HOME is unset, for root (who runs the host scripts): ~/.cache/huggingface. */
+export const DEFAULT_HF_CACHE_DIR = "/root/.cache/huggingface";
+
 const topologySchema = z.strictObject({
   model: modelId
     .default("ibm-research/PowerMoE-3b")
@@ -221,6 +224,9 @@ const topologySchema = z.strictObject({
     .describe("Run prefill and decode on the same nodes, splitting each node's HPUs (the seed's single-node setup)"),
   logDir: absolutePath.default("/var/log/gaudi-pd").describe("Log directory on the hosts"),
   stateDir: absolutePath.default("/var/lib/gaudi-pd").describe("Directory on the hosts for scripts, env files and pid files"),
+  hfCacheDir: absolutePath
+    .default(DEFAULT_HF_CACHE_DIR)
+    .describe("HF_HOME on the hosts: each node fetches the model into it once, then starts its instances offline from it"),
   vllmCommand: commandName.default("vllm").describe("The vLLM executable on the hosts: a command name on PATH or an absolute path"),
   healthTimeoutSecs: int(1).default(1200).describe("How long `wait` polls every instance's /health before failing, in seconds"),
   hfToken: z
@@ -280,6 +286,8 @@ export interface Topology {
   readonly colocate: boolean;
   readonly logDir: string;
   readonly stateDir: string;
+  /** HF_HOME of every instance: the node fetches the model into it before they start offline. */
+  readonly hfCacheDir: string;
   readonly vllmCommand: string;
   readonly healthTimeoutSecs: number;
   /** True when an HF token is configured; the token itself never enters the topology. */
@@ -569,6 +577,7 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     colocate: v.colocate,
     logDir: v.logDir,
     stateDir: v.stateDir,
+    hfCacheDir: v.hfCacheDir,
     vllmCommand: v.vllmCommand,
     healthTimeoutSecs: v.healthTimeoutSecs,
     hasHfToken: Boolean(v.hfToken),

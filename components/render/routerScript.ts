@@ -62,5 +62,6 @@ export function renderRouterScript(p: ClusterPlan): string {
     ],
     vars: { ROUTER_VERSION: VLLM_ROUTER_VERSION },
     runtimePath: ROUTER_RUNTIME_PATH,
+    beforeStart: "before_start() { :; } # the router needs nothing before it starts",
   });
 }

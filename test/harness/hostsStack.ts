@@ -13,7 +13,7 @@ import { planStack } from "../../cli/planCommand";
 import { RunResult } from "../../cli/processes";
 import { STAND_IN } from "../../sim/standIn";
 import { HostKind } from "./hostKinds";
-import { addressesOf, hostOf, hostsInfra } from "./testHostCluster";
+import { addressesOf, hostOf, hostsInfra, TEST_MODEL } from "./testHostCluster";
 import { TestHosts } from "./testHosts";
 import { REPO } from "../helpers/runCli";
 
@@ -48,7 +48,12 @@ export class HostsStack {
     let hosts: TestHosts | undefined;
     try {
       hosts = await TestHosts.start(NODES.map(hostOf), REPO, { kind });
-      const config = { "gaudi-pd:vllmCommand": "vllm", "gaudi-pd:healthTimeoutSecs": 120, "gaudi-pd:infra": hostsInfra(addressesOf(hosts, NODES)) };
+      const config = {
+        "gaudi-pd:model": TEST_MODEL,
+        "gaudi-pd:vllmCommand": "vllm",
+        "gaudi-pd:healthTimeoutSecs": 120,
+        "gaudi-pd:infra": hostsInfra(addressesOf(hosts, NODES)),
+      };
       fs.mkdirSync(path.join(dir, "stacks"));
       fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), yaml.dump({ config }));
       const s = new HostsStack(hosts, dir, stack, config, planStack(stack, path.join(dir, "stacks")).plan);
