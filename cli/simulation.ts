@@ -198,11 +198,32 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const { nodes, router } = writeScripts(options, workDir);
   const env = { PATH: `${path.dirname(routerExe)}:${process.env.PATH}`, GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs) };
   const all = [...nodes, router];
-  let stopping: Promise<void> | null = null;
-  const stopAll = () => (stopping ??= runAll(all, ["stop"], env).catch((e: CliError) => options.progress(e.problems.join("\n"))));
+  let interrupted = false;
+  // The scripts' verbs under way: a stop racing a start would wait for ports the start is still binding.
+  let inFlight: Promise<unknown> = Promise.resolve();
+  /** Runs the next verbs of `scripts`, unless interrupted: then nothing new starts. */
+  const step = (scripts: readonly Script[], verbs: readonly string[]): Promise<void> => {
+    if (interrupted) throw new CliError(["simulate: interrupted"], 130);
+    const work = runAll(scripts, verbs, env);
+    inFlight = work.catch(() => undefined);
+    return work;
+  };
+  let stopping: Promise<boolean> | null = null;
+  /** Stops every script once the verbs under way have ended; false (and says why) when one could not stop. */
+  const stopAll = () =>
+    (stopping ??= inFlight.then(() => runAll(all, ["stop"], env)).then(
+      () => true,
+      (e: CliError) => (options.progress(e.problems.join("\n")), false),
+    ));
+  // Interrupted: nothing to report, so the work dir goes unless something could not be stopped.
   const onSignal = () => {
+    interrupted = true;
     options.progress("simulate: interrupted, stopping everything");
-    void stopAll().then(() => process.exit(130));
+    void stopAll().then((stopped) => {
+      if (stopped) fs.rmSync(workDir, { recursive: true, force: true });
+      else options.progress(`simulate: logs kept in ${workDir}`);
+      process.exit(130);
+    });
   };
   // Ctrl-C, kill, a closed terminal, or output piped into `head` (EPIPE on a write): everything stops.
   const onPipe = (e: NodeJS.ErrnoException) => e.code === "EPIPE" && onSignal();
@@ -213,12 +234,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const started = performance.now();
     const plan = planCluster(options.topology, { addresses: addressesOf(options.topology) });
     options.progress(`simulate: starting ${plan.instances.length} instance(s) on ${nodes.length} node(s), stand-in ${STAND_IN}`);
-    await runAll(nodes, ["install", "start"], env);
-    await whileReporting(runAll(nodes, ["wait"], env), plan, started, options.progress);
+    await step(nodes, ["install", "start"]);
+    await whileReporting(step(nodes, ["wait"]), plan, started, options.progress);
     options.progress(`simulate: all instances healthy after ${Math.round((performance.now() - started) / 1000)} s; starting vllm-router`);
-    await runAll([router], ["install", "start", "wait"], env);
+    await step([router], ["install", "start", "wait"]);
     const startupMs = performance.now() - started;
     options.progress(`simulate: router ready at http://${SIM_ADDRESS}:${plan.router.port}; sending ${options.requests} request(s)`);
+    if (interrupted) throw new CliError(["simulate: interrupted"], 130);
     const outcomes = await sendRequests(plan, `http://${SIM_ADDRESS}:${plan.router.port}`, options.requests, options.progress);
     if (plan.topology.verify.enabled) options.progress("simulate: verifying every prefill → decode KV path (the deployment's last step)");
     const verified = await verify(plan, workDir);
