@@ -13,12 +13,23 @@ export function clusterConfig(nodes: number): Record<string, unknown> {
   const half = INSTANCES_PER_NODE / 2;
   const roles =
     nodes === 1
-      ? { "gaudi-pd:colocate": true, "gaudi-pd:prefill": role(1, half), "gaudi-pd:decode": role(1, half), "gaudi-pd:router": { placement: "dedicated" } }
+      ? {
+          "gaudi-pd:colocate": true,
+          "gaudi-pd:prefill": role(1, half),
+          "gaudi-pd:decode": role(1, half),
+          "gaudi-pd:router": { placement: "dedicated" },
+        }
       : { "gaudi-pd:prefill": role(nodes / 2, INSTANCES_PER_NODE), "gaudi-pd:decode": role(nodes / 2, INSTANCES_PER_NODE) };
   return {
     ...roles,
     "gaudi-pd:ports": { channelBase: 12000 },
-    "gaudi-pd:infra": { kind: "aws", ami: { id: "ami-0123456789abcdef0" }, sshCidrs: ["203.0.113.0/24"], routerCidrs: ["203.0.113.0/24"], publicKey: TEST_PUBLIC_KEY },
+    "gaudi-pd:infra": {
+      kind: "aws",
+      ami: { id: "ami-0123456789abcdef0" },
+      sshCidrs: ["203.0.113.0/24"],
+      routerCidrs: ["203.0.113.0/24"],
+      publicKey: TEST_PUBLIC_KEY,
+    },
     "gaudi-pd:hfToken": TEST_HF_TOKEN,
     "gaudi-pd:sshPrivateKey": TEST_PRIVATE_KEY,
   };

@@ -10,7 +10,11 @@ import { clusterConfig, measureChild, printTable } from "./cluster";
 
 function topologyOf(nodes: number) {
   const config = clusterConfig(nodes);
-  const raw = Object.fromEntries(Object.entries(config).filter(([k]) => !k.endsWith("hfToken") && !k.endsWith("sshPrivateKey")).map(([k, v]) => [k.replace(/^gaudi-pd:/, ""), v]));
+  const raw = Object.fromEntries(
+    Object.entries(config)
+      .filter(([k]) => !k.endsWith("hfToken") && !k.endsWith("sshPrivateKey"))
+      .map(([k, v]) => [k.replace(/^gaudi-pd:/, ""), v]),
+  );
   return parseTopology(raw);
 }
 

@@ -29,7 +29,12 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
     const name = eq > 0 ? word.slice(0, eq) : word;
     const spec = byName.get(name);
     if (!spec) {
-      const near = name.startsWith("-") ? nearestName(name, [...byName.keys()].filter((k) => k.startsWith("--"))) : null;
+      const near = name.startsWith("-")
+        ? nearestName(
+            name,
+            [...byName.keys()].filter((k) => k.startsWith("--")),
+          )
+        : null;
       const shown = /^-{0,2}[A-Za-z0-9][A-Za-z0-9-]{0,40}$/.test(name) ? name : shownValue(name);
       problems.push(`${shown}: ${name.startsWith("-") ? "unknown flag" : "unexpected argument"}${near ? ` (did you mean ${near}?)` : ""}`);
       // An unknown flag's likely value is not a second problem.

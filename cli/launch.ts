@@ -28,7 +28,11 @@ Options:
 ${flagHelp(LAUNCH_FLAGS)}`;
 
 /** Plan this node; every problem (flags given, then topology) comes back in flag terms. */
-export function planLaunch(target: LaunchTarget, raw: Record<string, unknown>, flagProblems: readonly string[] = []): { plan: ClusterPlan; node: string } {
+export function planLaunch(
+  target: LaunchTarget,
+  raw: Record<string, unknown>,
+  flagProblems: readonly string[] = [],
+): { plan: ClusterPlan; node: string } {
   try {
     const node = `${target.role}-${target.nodeRank}`;
     const plan = planCluster(parseTopology(raw), { addresses: { [node]: target.nodeIp }, dpMaster: { [target.role]: target.dpMasterIp } });

@@ -26,7 +26,11 @@ export const LAUNCH_FLAGS: readonly FlagSpec[] = [
   { name: "--nixl-buffer-device", value: "DEVICE", help: `Buffer device - cpu or hpu (default: ${D.prefill.nixl.bufferDevice})` },
   { name: "--nixl-backend", value: "BACKEND", help: `NIXL backend - UCX or LIBFABRIC (default: ${D.prefill.nixl.backend})` },
   { name: "--ucx-tls", value: "TLS", help: `UCX transport layer (default: ${D.prefill.nixl.ucxTls})` },
-  { name: "--nixl-side-channel-layout", value: "LAYOUT", help: `Side-channel ports vLLM binds - perEngine or perTpWorker (2025 builds) (default: ${D.prefill.nixl.sideChannelLayout})` },
+  {
+    name: "--nixl-side-channel-layout",
+    value: "LAYOUT",
+    help: `Side-channel ports vLLM binds - perEngine or perTpWorker (2025 builds) (default: ${D.prefill.nixl.sideChannelLayout})`,
+  },
   { name: "--max-model-len", value: "LENGTH", help: `Maximum model length (default: ${D.prefill.maxModelLen})` },
   { name: "--max-num-batched-tokens", value: "TOKENS", help: `Maximum batched tokens (default: ${D.prefill.maxNumBatchedTokens})` },
   { name: "--max-num-seqs", value: "SEQS", help: `Maximum number of sequences (default: ${D.prefill.maxNumSeqs})` },
@@ -176,5 +180,9 @@ export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw
 /** Remove unset fields so the schema's defaults apply. */
 function dropUndefined(v: unknown): unknown {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return v;
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, dropUndefined(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => [k, dropUndefined(x)]),
+  );
 }

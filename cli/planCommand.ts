@@ -71,7 +71,8 @@ export function layoutText(stack: string, plan: ClusterPlan): string {
   const footnote =
     "NIXL ENV: VLLM_NIXL_SIDE_CHANNEL_PORT as handed to vLLM (base-channel-port, +1000 for decode, + 8*node rank + instance).\n" +
     "NIXL LISTEN: the first side-channel port vLLM binds for that instance (the env value + its DP rank).";
-  const summary = `Stack ${stack}: ${t.model}, ${plan.nodes.length} node(s), ${plan.instances.length} instance(s)` +
+  const summary =
+    `Stack ${stack}: ${t.model}, ${plan.nodes.length} node(s), ${plan.instances.length} instance(s)` +
     `, infra ${t.infra?.kind ?? "none"}, router on ${plan.router.address}:${plan.router.port}`;
   return `${summary}\n\n${formatTable(header, rows)}\n\n${footnote}\n\nRouter:\n  ${shellJoin(plan.router.argv)}`;
 }

@@ -20,18 +20,26 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** Why the served_by reports are wrong for this plan, or null when exactly one names two planned instances of the right roles. */
 export function servedByProblem(plan: ClusterPlan, reports: readonly ServedBy[]): string | null {
   const s = reports[0];
-  if (reports.length !== 1 || !s.prefill || !s.decode) return `response does not say once who prefilled and decoded it (served_by: ${JSON.stringify(reports)})`;
+  if (reports.length !== 1 || !s.prefill || !s.decode)
+    return `response does not say once who prefilled and decoded it (served_by: ${JSON.stringify(reports)})`;
   const planned = (x: ServedInstance, role: string) => plan.instances.some((i) => i.role === role && i.port === x.port);
-  if (s.prefill.role !== "prefill" || !planned(s.prefill, "prefill")) return `prefilled by ${JSON.stringify(s.prefill)}, not a planned prefill instance`;
+  if (s.prefill.role !== "prefill" || !planned(s.prefill, "prefill"))
+    return `prefilled by ${JSON.stringify(s.prefill)}, not a planned prefill instance`;
   if (s.decode.role !== "decode" || !planned(s.decode, "decode")) return `decoded by ${JSON.stringify(s.decode)}, not a planned decode instance`;
-  if (s.prefill.host === s.decode.host && s.prefill.port === s.decode.port) return `prefilled and decoded by the same instance ${s.prefill.host}:${s.prefill.port}`;
+  if (s.prefill.host === s.decode.host && s.prefill.port === s.decode.port)
+    return `prefilled and decoded by the same instance ${s.prefill.host}:${s.prefill.port}`;
   return null;
 }
 
 async function sendOne(plan: ClusterPlan, routerUrl: string, index: number): Promise<RequestOutcome> {
   const kind = REQUEST_KINDS[index % REQUEST_KINDS.length];
   const stream = kind.endsWith("-stream");
-  const { path, body } = completionRequest(kind.startsWith("chat") ? "chat" : "completions", plan.topology.model, `request ${index}: what does disaggregated prefill buy us on Gaudi?`, stream);
+  const { path, body } = completionRequest(
+    kind.startsWith("chat") ? "chat" : "completions",
+    plan.topology.model,
+    `request ${index}: what does disaggregated prefill buy us on Gaudi?`,
+    stream,
+  );
   const started = performance.now();
   const done = (error: string | null): RequestOutcome => ({ index, kind, ms: performance.now() - started, error });
   try {

@@ -61,7 +61,9 @@ export async function simulateCommand(argv: readonly string[]): Promise<number> 
   for (const f of failures) console.error(`simulate: ${f}`);
   if (json) console.log(JSON.stringify(summary));
   else
-    console.log(`${summary.ok}/${summary.requests} requests ok, ${summary.failed} failed; p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms; ` +
-      `startup ${(summary.startupMs / 1000).toFixed(1)} s; ${summary.kvTransfers} KV transfers${logsKept ? `; logs in ${logsKept}` : ""}`);
+    console.log(
+      `${summary.ok}/${summary.requests} requests ok, ${summary.failed} failed; p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms; ` +
+        `startup ${(summary.startupMs / 1000).toFixed(1)} s; ${summary.kvTransfers} KV transfers${logsKept ? `; logs in ${logsKept}` : ""}`,
+    );
   return failures.length === 0 ? 0 : 1;
 }

@@ -76,7 +76,10 @@ function addressesOf(topology: Topology): Record<string, string> {
 /** Refuse a topology whose nodes cannot share one machine, before anything starts. */
 export function sharedHostProblems(topology: Topology): string[] {
   const plan = planCluster(topology);
-  return portProblems(listenersOf(plan, () => SIM_ADDRESS), plan).map((p) => `simulate: ${p.message} when every node shares this machine`);
+  return portProblems(
+    listenersOf(plan, () => SIM_ADDRESS),
+    plan,
+  ).map((p) => `simulate: ${p.message} when every node shares this machine`);
 }
 
 function writeScripts(options: SimulationOptions, workDir: string): { nodes: Script[]; router: Script } {
@@ -105,7 +108,16 @@ async function runAll(scripts: readonly Script[], verbs: readonly string[], env:
   const results = await Promise.all(scripts.map(async (s) => ({ s, r: await run("bash", [s.file, ...verbs], { env }) })));
   const failed = results.filter(({ r }) => r.code !== 0);
   if (failed.length)
-    throw new CliError(failed.flatMap(({ s, r }) => [`simulate: ${s.name}: '${verbs.join(" ")}' failed (exit ${r.code}):`, ...r.output.trimEnd().split("\n").map((l) => `  ${l}`)]), 1);
+    throw new CliError(
+      failed.flatMap(({ s, r }) => [
+        `simulate: ${s.name}: '${verbs.join(" ")}' failed (exit ${r.code}):`,
+        ...r.output
+          .trimEnd()
+          .split("\n")
+          .map((l) => `  ${l}`),
+      ]),
+      1,
+    );
 }
 
 function percentile(sorted: readonly number[], q: number): number {
@@ -119,7 +131,10 @@ interface Verified {
 }
 
 function summarize(outcomes: readonly RequestOutcome[], startupMs: number, verified: Verified, logsKept: string | null): SimulationResult {
-  const latencies = outcomes.filter((o) => o.error === null).map((o) => o.ms).sort((a, b) => a - b);
+  const latencies = outcomes
+    .filter((o) => o.error === null)
+    .map((o) => o.ms)
+    .sort((a, b) => a - b);
   const failed = outcomes.filter((o) => o.error !== null).map((o) => `request ${o.index} (${o.kind}): ${o.error}`);
   return {
     requests: outcomes.length,
@@ -139,7 +154,9 @@ async function kvTransfersOf(plan: ClusterPlan): Promise<number> {
   const counts = await Promise.all(
     plan.router.decodeUrls.map(async (url) => {
       try {
-        return sampleSum(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text(), "vllm:nixl_bytes_transferred_count") ?? 0;
+        return (
+          sampleSum(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text(), "vllm:nixl_bytes_transferred_count") ?? 0
+        );
       } catch {
         return 0;
       }
@@ -173,7 +190,8 @@ async function whileReporting(work: Promise<void>, plan: ClusterPlan, started: n
       await new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS));
       if (done) return;
       const up = (await Promise.all(plan.instances.map((i) => healthy(i.port)))).filter(Boolean).length;
-      if (up !== last && !done) progress(`simulate: ${up}/${plan.instances.length} instances healthy after ${Math.round((performance.now() - started) / 1000)} s`);
+      if (up !== last && !done)
+        progress(`simulate: ${up}/${plan.instances.length} instances healthy after ${Math.round((performance.now() - started) / 1000)} s`);
       last = up;
     }
   };
@@ -211,10 +229,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let stopping: Promise<boolean> | null = null;
   /** Stops every script once the verbs under way have ended; false (and says why) when one could not stop. */
   const stopAll = () =>
-    (stopping ??= inFlight.then(() => runAll(all, ["stop"], env)).then(
-      () => true,
-      (e: CliError) => (options.progress(e.problems.join("\n")), false),
-    ));
+    (stopping ??= inFlight
+      .then(() => runAll(all, ["stop"], env))
+      .then(
+        () => true,
+        (e: CliError) => (options.progress(e.problems.join("\n")), false),
+      ));
   // Interrupted: nothing to report, so the work dir goes unless something could not be stopped.
   const onSignal = () => {
     interrupted = true;

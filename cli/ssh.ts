@@ -30,13 +30,18 @@ export const SSH_KEY_ENV = "GAUDI_PD_SSH_PRIVATE_KEY";
 /** ssh options shared by the login and its bastion hop. */
 function options(s: SshSettings): string[] {
   return [
-    "-F", "/dev/null",
+    "-F",
+    "/dev/null",
     ...(s.keyFile ? ["-i", s.keyFile, "-o", "IdentitiesOnly=yes"] : []),
     ...(s.knownHostsFile ? ["-o", `UserKnownHostsFile=${s.knownHostsFile}`] : []),
-    "-o", "StrictHostKeyChecking=accept-new",
-    "-o", "BatchMode=yes",
-    "-o", "LogLevel=ERROR",
-    "-o", `ConnectTimeout=${s.connectTimeoutSecs}`,
+    "-o",
+    "StrictHostKeyChecking=accept-new",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    `ConnectTimeout=${s.connectTimeoutSecs}`,
   ];
 }
 

@@ -42,7 +42,9 @@ export function hostsFromOutputs(plan: ClusterPlan, infra: AwsInfra, outputs: Re
   const wanted = [...plan.nodes.map((n) => n.name), ...dedicated];
   const missing = wanted.filter((n) => !address.has(n));
   if (missing.length)
-    throw new CliError([`--stack: the stack's outputs give no address for ${missing.join(", ")} (is the stack deployed? pulumi stack output --json)`]);
+    throw new CliError([
+      `--stack: the stack's outputs give no address for ${missing.join(", ")} (is the stack deployed? pulumi stack output --json)`,
+    ]);
   return wanted.map((node) => ({ node, login: { host: address.get(node) as string, user: infra.sshUser }, units: unitsOn(plan, node) }));
 }
 

@@ -46,7 +46,12 @@ export async function verifyCommand(argv: readonly string[]): Promise<number> {
   if (!routerHost) throw new CliError([`--stack: no host of ${stack} runs the router`], 1);
   const script = renderVerifyScript(await boundPlan(stack, plan));
   const r = await withSshKey(flagValue(flags, "--ssh-key-file"), (keyFile) => {
-    const [cmd, ...args] = sshArgv(routerHost.login, { keyFile, knownHostsFile: flagValue(flags, "--known-hosts"), connectTimeoutSecs: 10 }, RUN_STDIN, routerHost.bastion);
+    const [cmd, ...args] = sshArgv(
+      routerHost.login,
+      { keyFile, knownHostsFile: flagValue(flags, "--known-hosts"), connectTimeoutSecs: 10 },
+      RUN_STDIN,
+      routerHost.bastion,
+    );
     return run(cmd, args, { stdin: script, timeoutMs: (plan.topology.healthTimeoutSecs + 600) * 1000 });
   });
   process.stdout.write(r.stdout);

@@ -16,7 +16,8 @@ export interface ExistingHostsArgs {
 
 /** The hosts infra of a topology meant for existing hosts; anything else is a caller's mistake. */
 function hostsInfraOf(t: Topology): HostsInfra {
-  if (t.infra?.kind !== "hosts") throw new ConfigError([problem("infra.kind", `ExistingHosts needs "hosts", got ${JSON.stringify(t.infra?.kind ?? null)}`)]);
+  if (t.infra?.kind !== "hosts")
+    throw new ConfigError([problem("infra.kind", `ExistingHosts needs "hosts", got ${JSON.stringify(t.infra?.kind ?? null)}`)]);
   return t.infra;
 }
 

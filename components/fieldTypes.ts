@@ -32,11 +32,19 @@ export function isPlainAbsolutePath(v: string): boolean {
   return v.startsWith("/") && PATH_CHARS.test(v) && posix.normalize(v) === v && (v === "/" || !v.endsWith("/"));
 }
 
-export const absolutePath = checked(MAX_PATH, isPlainAbsolutePath, "must be an absolute, normalized path of letters, digits and ._-/@+,= (no spaces)");
+export const absolutePath = checked(
+  MAX_PATH,
+  isPlainAbsolutePath,
+  "must be an absolute, normalized path of letters, digits and ._-/@+,= (no spaces)",
+);
 /** An absolute, normalized path of one line: for files that reach only quoted env values and argv words, never a unit. */
 export const isAbsolutePath = (v: string) => v.startsWith("/") && !CONTROL.test(v) && posix.normalize(v) === v && (v === "/" || !v.endsWith("/"));
 /** An absolute path, or "" for off (so Pulumi.yaml can declare the field with a default). */
-export const optionalPath = checked(MAX_PATH, (v) => v === "" || isAbsolutePath(v), "must be an absolute, normalized path without control characters, or empty for off")
+export const optionalPath = checked(
+  MAX_PATH,
+  (v) => v === "" || isAbsolutePath(v),
+  "must be an absolute, normalized path without control characters, or empty for off",
+)
   // Off is one value whichever way it was said.
   .transform((v) => (v === "" ? undefined : v));
 
@@ -45,15 +53,28 @@ const HUB_SEGMENT = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
 /** The hub's rules for `name` or `org/name` (huggingface_hub's validate_repo_id): ≤ 96 characters a segment, no `--` or `..`. */
 export function isHubRepoId(v: string): boolean {
   const parts = v.split("/");
-  return parts.length <= 2 && parts.every((p) => p.length <= 96 && HUB_SEGMENT.test(p)) && !v.includes("--") && !v.includes("..") && !v.endsWith(".git");
+  return (
+    parts.length <= 2 && parts.every((p) => p.length <= 96 && HUB_SEGMENT.test(p)) && !v.includes("--") && !v.includes("..") && !v.endsWith(".git")
+  );
 }
-export const modelId = checked(MAX_PATH, (v) => isHubRepoId(v) || isPlainAbsolutePath(v), "must be a Hugging Face repository id (name or org/name) or an absolute path");
+export const modelId = checked(
+  MAX_PATH,
+  (v) => isHubRepoId(v) || isPlainAbsolutePath(v),
+  "must be a Hugging Face repository id (name or org/name) or an absolute path",
+);
 
 /** A command found on PATH (a plain name) or given by absolute path. */
-export const commandName = checked(MAX_PATH, (v) => /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/.test(v) || isPlainAbsolutePath(v), "must be a command name or an absolute path");
+export const commandName = checked(
+  MAX_PATH,
+  (v) => /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/.test(v) || isPlainAbsolutePath(v),
+  "must be a command name or an absolute path",
+);
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const envName = z.string().max(255, "must be at most 255 characters").regex(ENV_NAME, "must be a POSIX environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+export const envName = z
+  .string()
+  .max(255, "must be at most 255 characters")
+  .regex(ENV_NAME, "must be a POSIX environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
 export const envValue = checked(MAX_ENV_VALUE, (v) => !/[\0\n\r]/.test(v), "must be one line (no NUL, newline or carriage return)");
 
 /** A DNS name: dot-separated labels of letters, digits and inner `-`; never starts with `-`. */
@@ -66,7 +87,11 @@ export function isHostAddress(v: string): boolean {
 export const hostAddress = checked(253, isHostAddress, "must be an IPv4 or IPv6 address or a DNS name");
 
 /** A POSIX login name (the portable filename characters, not starting with `-`), at most 32 characters. */
-export const loginName = checked(32, (v) => /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(v), "must be a login name (letters, digits, _.-, not starting with - or a digit)");
+export const loginName = checked(
+  32,
+  (v) => /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(v),
+  "must be a login name (letters, digits, _.-, not starting with - or a digit)",
+);
 
 /** `a.b.c.d/n` with every octet 0-255 (no leading zeros) and n 0-32. */
 export function isIpv4Cidr(v: string): boolean {
@@ -78,6 +103,7 @@ export function isIpv4Cidr(v: string): boolean {
 export const ipv4Cidr = checked(18, isIpv4Cidr, "must be an IPv4 CIDR such as 203.0.113.0/24 (octets 0-255, prefix 0-32)");
 
 /** Plain text of limited length and no control characters, for values that only reach a cloud API. */
-export const plainText = (max = MAX_TEXT) => checked(max, (v) => v.length > 0 && !CONTROL.test(v), "must be non-empty text without control characters");
+export const plainText = (max = MAX_TEXT) =>
+  checked(max, (v) => v.length > 0 && !CONTROL.test(v), "must be non-empty text without control characters");
 /** A cloud identifier: letters, digits, `.` `_` `-`, not starting with `-`. */
 export const cloudId = (pattern: RegExp, example: string) => checked(MAX_TEXT, (v) => pattern.test(v), `must look like ${example}`);

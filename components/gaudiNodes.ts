@@ -45,14 +45,20 @@ export interface InterfaceSlot {
 /** AWS's multi-card EFA layout: the primary EFA on card 0 (device 0), each further one alone on the next card (device 1). */
 export function gaudiInterfaces(efaInterfaces: number): InterfaceSlot[] {
   if (efaInterfaces === 0) return [{ deviceIndex: 0, networkCardIndex: 0 }];
-  return Array.from({ length: efaInterfaces }, (_, card) => ({ deviceIndex: card === 0 ? 0 : 1, networkCardIndex: card, interfaceType: "efa" as const }));
+  return Array.from({ length: efaInterfaces }, (_, card) => ({
+    deviceIndex: card === 0 ? 0 : 1,
+    networkCardIndex: card,
+    interfaceType: "efa" as const,
+  }));
 }
 
 /** The subnet to launch in: the first (by id) of the VPC's subnets in a zone that offers the instance type. */
 export function chooseSubnet(subnetIds: readonly string[], vpcId: string, instanceType: string, zones: readonly string[]): string {
   const [first] = [...subnetIds].sort();
   if (first === undefined)
-    throw new Error(`infra: VPC ${vpcId} has no subnet in a zone offering ${instanceType} (${zones.join(", ") || "none in this region"}); set infra.subnetId or infra.vpcId`);
+    throw new Error(
+      `infra: VPC ${vpcId} has no subnet in a zone offering ${instanceType} (${zones.join(", ") || "none in this region"}); set infra.subnetId or infra.vpcId`,
+    );
   return first;
 }
 
@@ -82,7 +88,13 @@ export class GaudiNodes extends pulumi.ComponentResource {
     const provider = infra.region ? new aws.Provider(childName(name, "aws"), { region: infra.region as aws.Region }, { parent: this }) : undefined;
     const child = { parent: this, provider };
     const tags = (node: string, role: HostRole, rank: number) => ({ Name: machineName(name, node), Role: role, Rank: String(rank) });
-    const host = (role: HostRole, rank: number, hostName: string, privateAddress: pulumi.Output<string>, publicAddress: pulumi.Output<string>): Host => ({
+    const host = (
+      role: HostRole,
+      rank: number,
+      hostName: string,
+      privateAddress: pulumi.Output<string>,
+      publicAddress: pulumi.Output<string>,
+    ): Host => ({
       role,
       rank,
       name: hostName,
@@ -98,26 +110,65 @@ export class GaudiNodes extends pulumi.ComponentResource {
         : aws.ec2.getVpcOutput({ default: true }, child).id;
     const subnetId = infra.subnetId ? pulumi.output(infra.subnetId) : this.subnetOffering(infra, vpcId, child);
 
-    const sg = new aws.ec2.SecurityGroup(childName(name, "sg"), { vpcId, description: "gaudi-pd: all traffic within the group; SSH and the router from configured CIDRs", tags: { Name: childName(name, "sg") } }, child);
-    new aws.vpc.SecurityGroupIngressRule(childName(name, "sg-self-in"), { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA, NIXL and DP traffic within the group" }, child);
-    new aws.vpc.SecurityGroupEgressRule(childName(name, "sg-self-out"), { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA needs its own group as an egress target" }, child);
-    new aws.vpc.SecurityGroupEgressRule(childName(name, "sg-all-out"), { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1", description: "packages, models, AWS APIs" }, child);
+    const sg = new aws.ec2.SecurityGroup(
+      childName(name, "sg"),
+      {
+        vpcId,
+        description: "gaudi-pd: all traffic within the group; SSH and the router from configured CIDRs",
+        tags: { Name: childName(name, "sg") },
+      },
+      child,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      childName(name, "sg-self-in"),
+      { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA, NIXL and DP traffic within the group" },
+      child,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      childName(name, "sg-self-out"),
+      { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: "-1", description: "EFA needs its own group as an egress target" },
+      child,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      childName(name, "sg-all-out"),
+      { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1", description: "packages, models, AWS APIs" },
+      child,
+    );
     for (const o of openings(infra, plan.router.port))
-      new aws.vpc.SecurityGroupIngressRule(childName(name, o.key), { securityGroupId: sg.id, cidrIpv4: o.cidr, ipProtocol: "tcp", fromPort: o.port, toPort: o.port, description: o.description }, child);
+      new aws.vpc.SecurityGroupIngressRule(
+        childName(name, o.key),
+        { securityGroupId: sg.id, cidrIpv4: o.cidr, ipProtocol: "tcp", fromPort: o.port, toPort: o.port, description: o.description },
+        child,
+      );
 
     const pg = new aws.ec2.PlacementGroup(childName(name, "pg"), { strategy: "cluster", tags: { Name: childName(name, "pg") } }, child);
     const key = new aws.ec2.KeyPair(childName(name, "key"), { publicKey: infra.publicKey as string, tags: { Name: childName(name, "key") } }, child);
     const ami =
       "id" in infra.ami
         ? pulumi.output(infra.ami.id)
-        : aws.ec2.getAmiOutput({ owners: [infra.ami.owner], mostRecent: true, filters: [{ name: "name", values: [infra.ami.name] }, { name: "state", values: ["available"] }] }, child).id;
+        : aws.ec2.getAmiOutput(
+            {
+              owners: [infra.ami.owner],
+              mostRecent: true,
+              filters: [
+                { name: "name", values: [infra.ami.name] },
+                { name: "state", values: ["available"] },
+              ],
+            },
+            child,
+          ).id;
     // EFA interfaces can only be asked for at launch, through a launch template.
     const efa = new aws.ec2.LaunchTemplate(
       childName(name, "efa"),
       {
         description: "gaudi-pd: the EFA interfaces of a Gaudi node",
         metadataOptions: IMDS_V2,
-        networkInterfaces: gaudiInterfaces(infra.efaInterfaces).map((slot) => ({ ...slot, subnetId, securityGroups: [sg.id], deleteOnTermination: "true" })),
+        networkInterfaces: gaudiInterfaces(infra.efaInterfaces).map((slot) => ({
+          ...slot,
+          subnetId,
+          securityGroups: [sg.id],
+          deleteOnTermination: "true",
+        })),
         tags: { Name: childName(name, "efa") },
       },
       child,
@@ -142,7 +193,11 @@ export class GaudiNodes extends pulumi.ComponentResource {
         child,
       );
       // With several interfaces AWS assigns no public IPv4 at launch: SSH reaches the node through an Elastic IP.
-      const eip = new aws.ec2.Eip(eipName(name, node.name), { domain: "vpc", networkInterface: instance.primaryNetworkInterfaceId, tags: tags(node.name, role, node.rank) }, child);
+      const eip = new aws.ec2.Eip(
+        eipName(name, node.name),
+        { domain: "vpc", networkInterface: instance.primaryNetworkInterfaceId, tags: tags(node.name, role, node.rank) },
+        child,
+      );
       return host(role, node.rank, node.name, instance.privateIp, eip.publicIp);
     });
 
@@ -175,8 +230,19 @@ export class GaudiNodes extends pulumi.ComponentResource {
 
   /** A subnet of the VPC in a zone that offers the Gaudi instance type (dl1 is only in a few zones). */
   private subnetOffering(infra: AwsInfra, vpcId: pulumi.Output<string>, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
-    const zones = aws.ec2.getInstanceTypeOfferingsOutput({ locationType: "availability-zone", filters: [{ name: "instance-type", values: [infra.instanceType] }] }, opts).locations;
-    const subnets = aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "availability-zone", values: zones }] }, opts).ids;
+    const zones = aws.ec2.getInstanceTypeOfferingsOutput(
+      { locationType: "availability-zone", filters: [{ name: "instance-type", values: [infra.instanceType] }] },
+      opts,
+    ).locations;
+    const subnets = aws.ec2.getSubnetsOutput(
+      {
+        filters: [
+          { name: "vpc-id", values: [vpcId] },
+          { name: "availability-zone", values: zones },
+        ],
+      },
+      opts,
+    ).ids;
     return pulumi.all([subnets, vpcId, zones]).apply(([ids, vpc, zs]) => chooseSubnet(ids, vpc, infra.instanceType, zs));
   }
 }

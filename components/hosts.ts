@@ -65,7 +65,9 @@ export function sshConnection(target: SshTarget, privateKey: pulumi.Input<string
 export function hostInfos(hosts: readonly Host[]): pulumi.Output<HostInfo[]> {
   return pulumi.all(
     hosts.map((h) =>
-      pulumi.all([h.privateAddress, h.publicAddress]).apply(([privateAddress, publicAddress]) => ({ role: h.role, rank: h.rank, name: h.name, privateAddress, publicAddress })),
+      pulumi
+        .all([h.privateAddress, h.publicAddress])
+        .apply(([privateAddress, publicAddress]) => ({ role: h.role, rank: h.rank, name: h.name, privateAddress, publicAddress })),
     ),
   );
 }

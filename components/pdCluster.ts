@@ -40,7 +40,8 @@ export function deployablePlan(args: PdClusterArgs): ClusterPlan {
     if (!(e instanceof ConfigError)) throw e;
     problems.push(...e.problems);
   }
-  if (args.sshPrivateKey === undefined) problems.push(problem("sshPrivateKey", "required to reach the hosts (pulumi config set --secret gaudi-pd:sshPrivateKey < ~/.ssh/id_ed25519)"));
+  if (args.sshPrivateKey === undefined)
+    problems.push(problem("sshPrivateKey", "required to reach the hosts (pulumi config set --secret gaudi-pd:sshPrivateKey < ~/.ssh/id_ed25519)"));
   if (problems.length || !plan) throw new ConfigError(problems);
   return plan;
 }
@@ -70,7 +71,16 @@ export class PdCluster extends pulumi.ComponentResource {
       plan.topology.infra?.kind === "hosts"
         ? new ExistingHosts(name, { plan, sshPrivateKey }, { parent: this })
         : new GaudiNodes(name, { plan, sshPrivateKey }, { parent: this });
-    const serving = new PdServing(name, { plan, hosts: machines.hosts, hfToken: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken), secretTopology: args.secretTopology }, { parent: this });
+    const serving = new PdServing(
+      name,
+      {
+        plan,
+        hosts: machines.hosts,
+        hfToken: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken),
+        secretTopology: args.secretTopology,
+      },
+      { parent: this },
+    );
 
     this.plan = plan;
     this.routerUrl = serving.routerUrl;

@@ -93,7 +93,15 @@ export class PdServing extends pulumi.ComponentResource {
     const serve = (resourceName: string, h: Host, text: CommandText, script: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
       new command.remote.Command(
         resourceName,
-        { connection: h.connection, create: text.create, delete: text.delete, stdin: script, triggers: [script.apply(sha256)], logging: "stdoutAndStderr", ...QUIET_SSHD },
+        {
+          connection: h.connection,
+          create: text.create,
+          delete: text.delete,
+          stdin: script,
+          triggers: [script.apply(sha256)],
+          logging: "stdoutAndStderr",
+          ...QUIET_SSHD,
+        },
         { parent: this, dependsOn, deleteBeforeReplace: true },
       );
     const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply(hfTokenEnv));
@@ -117,7 +125,10 @@ export class PdServing extends pulumi.ComponentResource {
     });
 
     const routerScript = bound.apply((p) => renderRouterScript(p));
-    const router = serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), routerScript, [...serves, ...(dedicated ? [ready(routerHost)] : [])]);
+    const router = serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), routerScript, [
+      ...serves,
+      ...(dedicated ? [ready(routerHost)] : []),
+    ]);
 
     // The last step: prove the KV path. Re-run whenever a serve script or the router changes; a finding fails `up`.
     if (plan.topology.verify.enabled) {

@@ -205,26 +205,46 @@ function instanceEnv(topology: Topology, r: RoleTopology, site: InstanceSite, si
 }
 
 // The launcher also passed --disable-log-requests; vLLM 0.21 no longer declares it (request logging is opt-in).
-function instanceArgv(topology: Topology, r: RoleTopology, port: number, dpRank: number | null, dpMaster: { address: string; port: number }): string[] {
+function instanceArgv(
+  topology: Topology,
+  r: RoleTopology,
+  port: number,
+  dpRank: number | null,
+  dpMaster: { address: string; port: number },
+): string[] {
   const argv = [
-    topology.vllmCommand, "serve", topology.model,
-    "--port", String(port),
-    "--long_prefill_token_threshold", String(r.longPrefillTokenThreshold),
-    "--max_num_batched_tokens", String(r.maxNumBatchedTokens),
-    "--max-model-len", String(r.maxModelLen),
-    "--max-num-seqs", String(r.maxNumSeqs),
-    "--max-cudagraph-capture-size", String(r.maxCudagraphCaptureSize),
-    "--gpu-memory-utilization", String(r.gpuMemoryUtilization),
+    topology.vllmCommand,
+    "serve",
+    topology.model,
+    "--port",
+    String(port),
+    "--long_prefill_token_threshold",
+    String(r.longPrefillTokenThreshold),
+    "--max_num_batched_tokens",
+    String(r.maxNumBatchedTokens),
+    "--max-model-len",
+    String(r.maxModelLen),
+    "--max-num-seqs",
+    String(r.maxNumSeqs),
+    "--max-cudagraph-capture-size",
+    String(r.maxCudagraphCaptureSize),
+    "--gpu-memory-utilization",
+    String(r.gpuMemoryUtilization),
     "--trust-remote-code",
-    "--tensor-parallel-size", String(r.tpSize),
+    "--tensor-parallel-size",
+    String(r.tpSize),
     r.prefixCaching ? "--enable-prefix-caching" : "--no-enable-prefix-caching",
   ];
   if (dpRank !== null) {
     argv.push(
-      "--data-parallel-size", String(r.dpSize),
-      "--data-parallel-rank", String(dpRank),
-      "--data-parallel-address", dpMaster.address,
-      "--data-parallel-rpc-port", String(dpMaster.port),
+      "--data-parallel-size",
+      String(r.dpSize),
+      "--data-parallel-rank",
+      String(dpRank),
+      "--data-parallel-address",
+      dpMaster.address,
+      "--data-parallel-rpc-port",
+      String(dpMaster.port),
     );
   }
   if (r.enforceEager) argv.push("--enforce-eager");
@@ -266,15 +286,23 @@ export function routerArgv(topology: Topology, routerAddress: string, prefillUrl
   return [
     "vllm-router",
     "--vllm-pd-disaggregation",
-    "--host", rt.bindAddress,
-    "--port", String(rt.port),
-    "--prometheus-host", rt.metricsBindAddress ?? routerAddress,
-    "--prometheus-port", String(rt.metricsPort),
-    "--prefill-policy", rt.prefillPolicy,
-    "--decode-policy", rt.decodePolicy,
-    "--worker-startup-timeout-secs", String(rt.workerStartupTimeoutSecs),
+    "--host",
+    rt.bindAddress,
+    "--port",
+    String(rt.port),
+    "--prometheus-host",
+    rt.metricsBindAddress ?? routerAddress,
+    "--prometheus-port",
+    String(rt.metricsPort),
+    "--prefill-policy",
+    rt.prefillPolicy,
+    "--decode-policy",
+    rt.decodePolicy,
+    "--worker-startup-timeout-secs",
+    String(rt.workerStartupTimeoutSecs),
     // The default (30 s) makes one early probe of a not-yet-healthy worker cost half a minute.
-    "--worker-startup-check-interval", "1",
+    "--worker-startup-check-interval",
+    "1",
     ...prefillUrls.flatMap((u) => ["--prefill", u]),
     ...decodeUrls.flatMap((u) => ["--decode", u]),
   ];
@@ -302,7 +330,8 @@ export function instanceListeners(plan: ClusterPlan, i: InstancePlan, host: stri
     const what = `(NIXL side channel${perWorker ? ` tp ${k}` : ""})`;
     out.push({ host, port, owner: `${who} ${what}`, group: `${group} ${what}`, ...(perWorker ? { layoutOf: i.role } : {}) });
   });
-  if (i.dpRank === 0 && i.dpMasterPort !== null) out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master`, group: `${i.node} ${i.role} DP master` });
+  if (i.dpRank === 0 && i.dpMasterPort !== null)
+    out.push({ host, port: i.dpMasterPort, owner: `${i.node} ${i.role} DP master`, group: `${i.node} ${i.role} DP master` });
   return out;
 }
 
@@ -317,7 +346,10 @@ export function listenersOf(plan: ClusterPlan, hostOf: (node: string) => string 
 /** What to change when a perTpWorker side channel collides: the layout, or DP so each instance's ports are spread. */
 function layoutHint(plan: ClusterPlan, role: Role): string {
   const r = plan.topology[role];
-  const dp = r.dpSize > 1 ? "" : `, or use data parallelism (dpSize ${r.instancesPerNode * r.nodes}: each instance's ports then start at its DP rank × tpSize)`;
+  const dp =
+    r.dpSize > 1
+      ? ""
+      : `, or use data parallelism (dpSize ${r.instancesPerNode * r.nodes}: each instance's ports then start at its DP rank × tpSize)`;
   return `perTpWorker binds one side-channel port per TP worker; set perEngine if the vllm-gaudi build opens one listener per engine (current builds)${dp}`;
 }
 
@@ -328,7 +360,9 @@ export function portProblems(listeners: readonly Listener[], plan: ClusterPlan):
   const outside = new Map<string, number[]>();
   for (const l of listeners.filter((x) => x.port < 1024 || x.port > 65535)) outside.set(l.group, [...(outside.get(l.group) ?? []), l.port]);
   for (const [kind, ports] of outside)
-    problems.push(problem("ports", `${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`));
+    problems.push(
+      problem("ports", `${kind} would listen on ${ports.length > 1 ? `${Math.min(...ports)}-${Math.max(...ports)}` : ports[0]}, outside 1024-65535`),
+    );
   const seen = new Map<string, Listener>();
   for (const l of listeners) {
     const key = `${l.host}:${l.port}`;
@@ -352,8 +386,10 @@ function envProblems(topology: Topology): Problem[] {
     const site: InstanceSite = { role, node: "", nodeRank: 0, instance: 0, sideChannelHost: "", dpMasterAddress: "" };
     const owned = new Set(Object.keys(instanceEnv(topology, { ...r, env: {} }, site, 0, [])));
     for (const key of Object.keys(r.env)) {
-      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN") problems.push(problem(`${role}.env.${key}`, `put the token in the secret config gaudi-pd:hfToken, not in plain env`));
-      else if (owned.has(key)) problems.push(problem(`${role}.env.${key}`, "is derived by gaudi-pd from the topology; set the matching topology field instead"));
+      if (key === "HF_TOKEN" || key === "HUGGING_FACE_HUB_TOKEN")
+        problems.push(problem(`${role}.env.${key}`, `put the token in the secret config gaudi-pd:hfToken, not in plain env`));
+      else if (owned.has(key))
+        problems.push(problem(`${role}.env.${key}`, "is derived by gaudi-pd from the topology; set the matching topology field instead"));
     }
   }
   return problems;
@@ -365,7 +401,9 @@ function addressProblems(options: PlanOptions): Problem[] {
     ...Object.entries(options.addresses ?? {}).map(([node, a]): [string, string] => [`addresses.${node}`, a]),
     ...Object.entries(options.dpMaster ?? {}).map(([role, a]): [string, string] => [`dpMaster.${role}`, a ?? ""]),
   ];
-  return given.filter(([, a]) => !isHostAddress(a)).map(([at, a]) => problem(at, `must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(a)}`));
+  return given
+    .filter(([, a]) => !isHostAddress(a))
+    .map(([at, a]) => problem(at, `must be an IPv4 or IPv6 address or a DNS name, got ${shownValue(a)}`));
 }
 
 function capacityProblems(topology: Topology): Problem[] {
@@ -374,11 +412,19 @@ function capacityProblems(topology: Topology): Problem[] {
   if (topology.colocate) {
     const total = need(topology.prefill) + need(topology.decode);
     return total > topology.hpusPerNode
-      ? [problem("colocate", `prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`)]
+      ? [
+          problem(
+            "colocate",
+            `prefill (${need(topology.prefill)}) and decode (${need(topology.decode)}) need ${total} HPUs per node, more than ${cap}`,
+          ),
+        ]
       : [];
   }
-  return ROLES.filter((role) => need(topology[role]) > topology.hpusPerNode).map(
-    (role) => problem(`${role}.instancesPerNode`, `${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`),
+  return ROLES.filter((role) => need(topology[role]) > topology.hpusPerNode).map((role) =>
+    problem(
+      `${role}.instancesPerNode`,
+      `${topology[role].instancesPerNode} instances × tpSize ${topology[role].tpSize} need ${need(topology[role])} HPUs, more than ${cap}`,
+    ),
   );
 }
 
@@ -405,7 +451,8 @@ function strideProblems(topology: Topology): Problem[] {
       else over = mid;
     }
     // Not even one node fits: the port bases are what to change (a single node's ports are reported by the planner).
-    if (fit === 0) return nodes === 1 ? [] : [problem("ports", `${role} ${top.what} ports pass 65535 on the first node already; lower the port bases`)];
+    if (fit === 0)
+      return nodes === 1 ? [] : [problem("ports", `${role} ${top.what} ports pass 65535 on the first node already; lower the port bases`)];
     const dp = topology[role].dpSize > 1 ? " and each DP rank adds to the side channel" : "";
     return [
       problem(
@@ -459,11 +506,25 @@ export function planCluster(topology: Topology, options: PlanOptions = {}): Clus
     options,
     nodes,
     instances,
-    router: { node: routerNode, address: addressOf(routerNode), port: topology.router.port, prefillUrls, decodeUrls, argv: routerArgv(topology, addressOf(routerNode), prefillUrls, decodeUrls) },
+    router: {
+      node: routerNode,
+      address: addressOf(routerNode),
+      port: topology.router.port,
+      prefillUrls,
+      decodeUrls,
+      argv: routerArgv(topology, addressOf(routerNode), prefillUrls, decodeUrls),
+    },
   };
   // Existing hosts that share a machine (a dedicated router on a node's machine) share its ports.
   const machine = machinesOf(topology);
-  const refused = [...envProblems(topology), ...capacityProblems(topology), ...portProblems(listenersOf(plan, (n) => machine[n] ?? n), plan)];
+  const refused = [
+    ...envProblems(topology),
+    ...capacityProblems(topology),
+    ...portProblems(
+      listenersOf(plan, (n) => machine[n] ?? n),
+      plan,
+    ),
+  ];
   if (refused.length) throw new ConfigError(refused);
   return plan;
 }

@@ -60,7 +60,12 @@ export function stackFile(stacksDir: string, stack: string): string {
 
 /** The stacks that have a config file in a stacks directory. */
 export function listStacks(stacksDir: string): string[] {
-  return fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort() : [];
+  return fs.existsSync(stacksDir)
+    ? fs
+        .readdirSync(stacksDir)
+        .flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])
+        .sort()
+    : [];
 }
 
 /** Pulumi's stack-name characters: a stack name never reaches outside the stacks directory. */
@@ -83,7 +88,8 @@ export function readStackConfig(stacksDir: string, stack: string): Record<string
   const file = stackFile(stacksDir, stack);
   if (!fs.existsSync(file)) return null;
   const size = fs.statSync(file).size;
-  if (size > MAX_STACK_FILE_BYTES) throw new ConfigError([problem(file, `is ${size} bytes, more than a stack file may be (${MAX_STACK_FILE_BYTES})`)]);
+  if (size > MAX_STACK_FILE_BYTES)
+    throw new ConfigError([problem(file, `is ${size} bytes, more than a stack file may be (${MAX_STACK_FILE_BYTES})`)]);
   const text = fs.readFileSync(file, "utf8");
   const doc = yaml.parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
   const at = (offset: number | undefined) => {

@@ -1,7 +1,19 @@
 // The cluster topology: the stack config `gaudi-pd:*` (or the CLI's flags) validated into one typed object.
 // Defaults are the seed launcher's; every problem is reported at once, one line each, with its path.
 import { z } from "zod";
-import { absolutePath, cloudId, commandName, envName, envValue, hostAddress, ipv4Cidr, loginName, modelId, optionalPath, plainText } from "./fieldTypes";
+import {
+  absolutePath,
+  cloudId,
+  commandName,
+  envName,
+  envValue,
+  hostAddress,
+  ipv4Cidr,
+  loginName,
+  modelId,
+  optionalPath,
+  plainText,
+} from "./fieldTypes";
 import { gaudiMachineOf, UNKNOWN_MACHINE } from "./gaudiMachines";
 import { DEDICATED_ROUTER_NODE, nodeNameOf } from "./names";
 import { nearestName } from "./nearestName";
@@ -45,7 +57,11 @@ const sharedShape = {
     .strictObject({
       bufferDevice: z.enum(BUFFER_DEVICES).optional(),
       backend: z.enum(NIXL_BACKENDS).optional(),
-      ucxTls: z.string().max(256, "must be at most 256 characters").regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports").optional(),
+      ucxTls: z
+        .string()
+        .max(256, "must be at most 256 characters")
+        .regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports")
+        .optional(),
       sideChannelLayout: z.enum(SIDE_CHANNEL_LAYOUTS).optional(),
     })
     .optional(),
@@ -100,13 +116,20 @@ const awsInfraSchema = z.strictObject({
   // Both default to the instance type's (components/gaudiMachines.ts).
   hpusPerNode: int(1, 64).optional(),
   efaInterfaces: int(0, 32).optional(),
-  ami: z.union([z.strictObject({ id: cloudId(/^ami-[0-9a-f]{1,17}$/, "ami-0123abcd") }), z.strictObject({ owner: cloudId(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, "amazon or 123456789012"), name: plainText(128) })]),
+  ami: z.union([
+    z.strictObject({ id: cloudId(/^ami-[0-9a-f]{1,17}$/, "ami-0123abcd") }),
+    z.strictObject({ owner: cloudId(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, "amazon or 123456789012"), name: plainText(128) }),
+  ]),
   vpcId: cloudId(/^vpc-[0-9a-z]{1,17}$/, "vpc-0123abcd").optional(),
   subnetId: cloudId(/^subnet-[0-9a-z]{1,17}$/, "subnet-0123abcd").optional(),
   sshCidrs: z.array(ipv4Cidr).min(1).max(64),
   routerCidrs: z.array(ipv4Cidr).max(64).default([]),
   sshUser: loginName.default("ubuntu"),
-  publicKey: z.string().max(16384, "must be at most 16384 characters").regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line").optional(),
+  publicKey: z
+    .string()
+    .max(16384, "must be at most 16384 characters")
+    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line")
+    .optional(),
   rootVolumeGb: int(50, 16384).default(500),
   routerInstanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "c6i.large").default("c6i.large"),
 });
@@ -174,7 +197,10 @@ export interface RoleTopology extends SharedSettings {
   readonly dpSize: number;
   readonly asyncScheduling: boolean;
 }
-export type AwsInfra = Omit<z.output<typeof awsInfraSchema>, "hpusPerNode" | "efaInterfaces"> & { readonly hpusPerNode: number; readonly efaInterfaces: number };
+export type AwsInfra = Omit<z.output<typeof awsInfraSchema>, "hpusPerNode" | "efaInterfaces"> & {
+  readonly hpusPerNode: number;
+  readonly efaInterfaces: number;
+};
 export type HostsInfra = z.output<typeof hostsInfraSchema>;
 export type HostEntry = z.output<typeof hostSchema>;
 export type Infra = AwsInfra | HostsInfra;
@@ -257,7 +283,9 @@ function issueProblems(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
   const at = pathOf(keyPath);
   const keyNote = badKey ? `key ${shownValue(String(last))}: ` : "";
   return issueMessages(issue, raw).map(([sub, message]) =>
-    sub !== null && !PLAIN_KEY.test(sub) ? problem(at, `key ${shownValue(sub)}: ${message}`) : problem(sub === null ? at : at ? `${at}.${sub}` : sub, `${keyNote}${message}`),
+    sub !== null && !PLAIN_KEY.test(sub)
+      ? problem(at, `key ${shownValue(sub)}: ${message}`)
+      : problem(sub === null ? at : at ? `${at}.${sub}` : sub, `${keyNote}${message}`),
   );
 }
 
@@ -297,7 +325,8 @@ function issueMessages(issue: z.core.$ZodIssue, raw: unknown): Array<[string | n
       return [[null, `must be one of ${issue.values.map((v) => String(v)).join(" | ")}, got ${describe(input)}`]];
     case "invalid_union":
       if (input === undefined) return [[null, `is required: ${unionForms(issue, raw)}`]];
-      if ((issue as { note?: string }).note === "No matching discriminator") return [[null, `must be one of aws | hosts, got ${describe((input as { kind?: unknown } | undefined)?.kind ?? input)}`]];
+      if ((issue as { note?: string }).note === "No matching discriminator")
+        return [[null, `must be one of aws | hosts, got ${describe((input as { kind?: unknown } | undefined)?.kind ?? input)}`]];
       return [[null, `${describeUnion(issue)}`]];
     case "invalid_format":
       return [[null, `${issue.message}, got ${describe(input)}`]];
@@ -341,13 +370,17 @@ function consistencyProblems(t: Topology, raw: Record<string, unknown>): Problem
   const problems: Problem[] = [];
   for (const r of [t.prefill, t.decode]) {
     const full = r.instancesPerNode * r.nodes;
-    if (r.dpSize !== 1 && r.dpSize !== full) problems.push(problem(`${r.role}.dpSize`, `must be 1 or instancesPerNode × nodes (${full}), got ${r.dpSize}`));
-    if (r.maxNumBatchedTokens < 128) problems.push(problem(`${r.role}.maxNumBatchedTokens`, `must be at least 128 (one prompt bucket), got ${r.maxNumBatchedTokens}`));
+    if (r.dpSize !== 1 && r.dpSize !== full)
+      problems.push(problem(`${r.role}.dpSize`, `must be 1 or instancesPerNode × nodes (${full}), got ${r.dpSize}`));
+    if (r.maxNumBatchedTokens < 128)
+      problems.push(problem(`${r.role}.maxNumBatchedTokens`, `must be at least 128 (one prompt bucket), got ${r.maxNumBatchedTokens}`));
   }
   if ((raw.prefill as Record<string, unknown> | undefined)?.asyncScheduling === true)
     problems.push(problem("prefill.asyncScheduling", "async scheduling is for the decode role only"));
   if (t.colocate && t.prefill.nodes !== t.decode.nodes)
-    problems.push(problem("colocate", `prefill.nodes (${t.prefill.nodes}) and decode.nodes (${t.decode.nodes}) must be equal when roles share nodes`));
+    problems.push(
+      problem("colocate", `prefill.nodes (${t.prefill.nodes}) and decode.nodes (${t.decode.nodes}) must be equal when roles share nodes`),
+    );
   const nodeNames = t.colocate ? ["pd"] : ["prefill", "decode"];
   if (t.router.placement !== "dedicated" && !new RegExp(`^(${nodeNames.join("|")})-\\d+$`).test(t.router.placement))
     problems.push(problem("router.placement", `must be "dedicated" or a node name such as ${nodeNames[0]}-0, got ${describe(t.router.placement)}`));
@@ -363,7 +396,14 @@ function hostsProblems(t: Topology, infra: HostsInfra): Problem[] {
   for (const key of ["prefill", "decode", "pd"] as const) {
     const listed = infra[key].length;
     if (listed !== wanted[key]) {
-      const why = key === "pd" ? (t.colocate ? `colocate with ${wanted.pd} node(s)` : "colocate is false") : t.colocate ? "colocate is true (list them under infra.pd)" : `${key}.nodes is ${wanted[key]}`;
+      const why =
+        key === "pd"
+          ? t.colocate
+            ? `colocate with ${wanted.pd} node(s)`
+            : "colocate is false"
+          : t.colocate
+            ? "colocate is true (list them under infra.pd)"
+            : `${key}.nodes is ${wanted[key]}`;
       problems.push(problem(`infra.${key}`, `${listed} host(s) listed, ${wanted[key]} expected (${why})`));
     }
   }
@@ -380,9 +420,20 @@ export const privateAddressOf = (h: HostEntry): string => h.privateAddress ?? h.
 function listedHosts(infra: HostsInfra) {
   type Listed = { node: string; at: string; key: "prefill" | "decode" | "pd" | "router"; addresses: string[] };
   const hosts = (["prefill", "decode", "pd"] as const).flatMap((key): Listed[] =>
-    infra[key].map((h, rank) => ({ node: nodeNameOf(key, rank), at: `infra.${key}[${rank}]`, key, addresses: [h.address, h.privateAddress ?? h.address] })),
+    infra[key].map((h, rank) => ({
+      node: nodeNameOf(key, rank),
+      at: `infra.${key}[${rank}]`,
+      key,
+      addresses: [h.address, h.privateAddress ?? h.address],
+    })),
   );
-  if (infra.router) hosts.push({ node: DEDICATED_ROUTER_NODE, at: "infra.router", key: "router", addresses: [infra.router.address, infra.router.privateAddress ?? infra.router.address] });
+  if (infra.router)
+    hosts.push({
+      node: DEDICATED_ROUTER_NODE,
+      at: "infra.router",
+      key: "router",
+      addresses: [infra.router.address, infra.router.privateAddress ?? infra.router.address],
+    });
   return hosts;
 }
 
@@ -394,7 +445,7 @@ export function machinesOf(t: Topology): Record<string, string> {
   const machine: Record<string, string> = {};
   for (const h of hosts) {
     const same = hosts.find((o) => o.addresses.some((a) => h.addresses.includes(a)));
-    machine[h.node] = same ? machine[same.node] ?? same.addresses[1] : h.addresses[1];
+    machine[h.node] = same ? (machine[same.node] ?? same.addresses[1]) : h.addresses[1];
   }
   return machine;
 }
@@ -428,7 +479,9 @@ export function knownAddresses(t: Topology): Record<string, string> {
 /** What deploying needs beyond what planning needs (a plan can be read before any key exists). */
 export function deployProblems(t: Topology): Problem[] {
   if (t.infra?.kind === "aws" && !t.infra.publicKey)
-    return [problem("infra.publicKey", 'required to deploy on AWS (pulumi config set --path "gaudi-pd:infra.publicKey" "$(cat ~/.ssh/id_ed25519.pub)")')];
+    return [
+      problem("infra.publicKey", 'required to deploy on AWS (pulumi config set --path "gaudi-pd:infra.publicKey" "$(cat ~/.ssh/id_ed25519.pub)")'),
+    ];
   return [];
 }
 
@@ -463,7 +516,8 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
 /** A copy of raw without the values the schema refused (and unknown keys), so defaults stand in for them. */
 function withoutRefused(raw: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
   const copy = structuredClone(raw);
-  const at = (path: readonly PropertyKey[]) => path.reduce<unknown>((o, k) => (typeof o === "object" && o !== null ? (o as Record<PropertyKey, unknown>)[k] : undefined), copy);
+  const at = (path: readonly PropertyKey[]) =>
+    path.reduce<unknown>((o, k) => (typeof o === "object" && o !== null ? (o as Record<PropertyKey, unknown>)[k] : undefined), copy);
   const remove = (parentPath: readonly PropertyKey[], keys: readonly PropertyKey[]) => {
     const parent = at(parentPath);
     if (typeof parent === "object" && parent !== null) for (const k of keys) delete (parent as Record<PropertyKey, unknown>)[k];

@@ -50,7 +50,9 @@ export const commandSecrets: ResourceValidationPolicy = {
     if (!COMMANDS.has(args.type)) return args.notApplicable("not a command resource");
     for (const [field, text] of visibleTexts(args.props))
       for (const what of secretKindsIn(text))
-        reportViolation(`${args.name}: ${field} carries ${what}; deliver it on stdin as a pulumi.secret (as gaudi-pd's <cluster>-<node>-hf-token does), never in a command line or environment`);
+        reportViolation(
+          `${args.name}: ${field} carries ${what}; deliver it on stdin as a pulumi.secret (as gaudi-pd's <cluster>-<node>-hf-token does), never in a command line or environment`,
+        );
   },
   remediateResource: (args) => {
     if (!COMMANDS.has(args.type)) return args.notApplicable("not a command resource");

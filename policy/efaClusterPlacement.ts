@@ -25,11 +25,28 @@ const ofType = (resources: readonly PolicyResource[], type: string) => resources
 function efaCount(instance: PolicyResource, all: readonly PolicyResource[]): number {
   const templates = referenced(instance, "launchTemplate", ofType(all, T.launchTemplate), (lt, v) => {
     const ref = v as { id?: unknown; name?: unknown };
-    return propEquals(lt, "id", read(() => ref.id)) || propEquals(lt, "name", read(() => ref.name));
+    return (
+      propEquals(
+        lt,
+        "id",
+        read(() => ref.id),
+      ) ||
+      propEquals(
+        lt,
+        "name",
+        read(() => ref.name),
+      )
+    );
   });
-  const fromTemplates = templates.flatMap((lt) => elements<Record<string, any>>(() => lt.props.networkInterfaces)).filter((n) => n !== UNKNOWN && isEfa(read(() => n.interfaceType)));
-  const inline = elements<Record<string, any>>(() => instance.props.secondaryNetworkInterfaces).filter((n) => n !== UNKNOWN && isEfa(read(() => n.interfaceType)));
-  const eniIds = elements<Record<string, any>>(() => instance.props.networkInterfaces).map((n) => (n === UNKNOWN ? UNKNOWN : read(() => n.networkInterfaceId)));
+  const fromTemplates = templates
+    .flatMap((lt) => elements<Record<string, any>>(() => lt.props.networkInterfaces))
+    .filter((n) => n !== UNKNOWN && isEfa(read(() => n.interfaceType)));
+  const inline = elements<Record<string, any>>(() => instance.props.secondaryNetworkInterfaces).filter(
+    (n) => n !== UNKNOWN && isEfa(read(() => n.interfaceType)),
+  );
+  const eniIds = elements<Record<string, any>>(() => instance.props.networkInterfaces).map((n) =>
+    n === UNKNOWN ? UNKNOWN : read(() => n.networkInterfaceId),
+  );
   const enis = referenced(instance, "networkInterfaces", ofType(all, T.networkInterface), (eni) => eniIds.some((id) => propEquals(eni, "id", id)));
   return fromTemplates.length + inline.length + enis.filter((eni) => isEfa(read(() => eni.props.interfaceType))).length;
 }
@@ -60,13 +77,21 @@ export const efaClusterPlacement: StackValidationPolicy = {
         const cluster = placed.filter((pg) => read(() => pg.props.strategy) === "cluster");
         cluster.forEach((pg) => used.set(pg.urn, pg));
         if (cluster.length === 0)
-          reportViolation(`${instance.name}: is in no cluster placement group; set placementGroup to an aws.ec2.PlacementGroup with strategy "cluster" (EFA between nodes needs it)`, instance.urn);
+          reportViolation(
+            `${instance.name}: is in no cluster placement group; set placementGroup to an aws.ec2.PlacementGroup with strategy "cluster" (EFA between nodes needs it)`,
+            instance.urn,
+          );
       }
       const efa = efaCount(instance, args.resources);
       if (efa < c.minEfaInterfaces)
-        reportViolation(`${instance.name}: has ${efa} EFA interface(s), needs at least ${c.minEfaInterfaces}; launch it from a template whose networkInterfaces have interfaceType "efa"`, instance.urn);
+        reportViolation(
+          `${instance.name}: has ${efa} EFA interface(s), needs at least ${c.minEfaInterfaces}; launch it from a template whose networkInterfaces have interfaceType "efa"`,
+          instance.urn,
+        );
     }
     if (used.size > 1)
-      reportViolation(`serving instances are split over placement groups ${[...used.values()].map((pg) => pg.name).join(", ")}; put them all in one cluster placement group`);
+      reportViolation(
+        `serving instances are split over placement groups ${[...used.values()].map((pg) => pg.name).join(", ")}; put them all in one cluster placement group`,
+      );
   },
 };

@@ -22,7 +22,12 @@ interface TypesConfig extends ServingConfig {
 const typesSchema: PolicyConfigSchema = {
   properties: {
     ...servingConfigSchema,
-    instanceTypes: { type: "array", items: { type: "string" }, default: Object.keys(GAUDI_INSTANCE_TYPES), description: "Instance types with Gaudi accelerators" },
+    instanceTypes: {
+      type: "array",
+      items: { type: "string" },
+      default: Object.keys(GAUDI_INSTANCE_TYPES),
+      description: "Instance types with Gaudi accelerators",
+    },
   },
 };
 
@@ -35,7 +40,9 @@ export const gaudiInstanceTypes: ResourceValidationPolicy = {
     const c = configOf<TypesConfig>(typesSchema, args);
     const type = servingInstanceType(args, c);
     if (type !== undefined && !c.instanceTypes.includes(type))
-      reportViolation(`${args.name}: instanceType ${type} has no Gaudi accelerators (allowed: ${c.instanceTypes.join(", ")}); set infra.instanceType to one, or add it to this policy's instanceTypes`);
+      reportViolation(
+        `${args.name}: instanceType ${type} has no Gaudi accelerators (allowed: ${c.instanceTypes.join(", ")}); set infra.instanceType to one, or add it to this policy's instanceTypes`,
+      );
   },
 };
 

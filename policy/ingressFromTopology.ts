@@ -35,7 +35,10 @@ export const ingressFromTopology: StackValidationPolicy = {
       for (const r of rules) {
         const door = doors.find((d) => isOnlyTcpPort(r.ports, d.port));
         if (door && !door.cidrs.includes(r.source))
-          reportViolation(`${ruleLabel(resource.name, r)}: admits ${door.what} (tcp ${door.port}) from ${r.source}, which ${door.key} (${list(door.cidrs)}) does not name; add it there or drop the rule`, resource.urn);
+          reportViolation(
+            `${ruleLabel(resource.name, r)}: admits ${door.what} (tcp ${door.port}) from ${r.source}, which ${door.key} (${list(door.cidrs)}) does not name; add it there or drop the rule`,
+            resource.urn,
+          );
       }
     }
   },

@@ -13,7 +13,9 @@ export const nixlTransportOnEfa: StackValidationPolicy = {
   description: "Advisory: on AWS (EFA), NIXL over UCX with rc/ib transports does not ride the fabric; use the LIBFABRIC backend or drop rc/ib.",
   enforcementLevel: "advisory",
   validateStack: (args, reportViolation) => {
-    const onAws = registeredTopologies(args.resources).flatMap(({ owner, topology }) => (topology?.infra?.kind === "aws" ? [{ owner, topology }] : []));
+    const onAws = registeredTopologies(args.resources).flatMap(({ owner, topology }) =>
+      topology?.infra?.kind === "aws" ? [{ owner, topology }] : [],
+    );
     if (!onAws.length) return args.notApplicable("no deployment on AWS with a registered topology");
     for (const { owner, topology } of onAws) {
       // Roles with the same transports get one message.

@@ -22,14 +22,20 @@ function planOrProblems(t: Topology): ClusterPlan | string[] {
 /** Listeners keyed by machine: listed hosts that share an address share their ports. */
 function sharedHostProblems(plan: ClusterPlan): string[] {
   const addresses = knownAddresses(plan.topology);
-  return portProblems(listenersOf(plan, (node) => addresses[node] ?? node), plan).map((p) => formatProblem(p));
+  return portProblems(
+    listenersOf(plan, (node) => addresses[node] ?? node),
+    plan,
+  ).map((p) => formatProblem(p));
 }
 
 function dpRankProblems(plan: ClusterPlan): string[] {
   return ROLES.flatMap((role) => {
     const size = plan.topology[role].dpSize;
     if (size <= 1) return [];
-    const ranks = plan.instances.filter((i) => i.role === role).map((i) => i.dpRank ?? -1).sort((a, b) => a - b);
+    const ranks = plan.instances
+      .filter((i) => i.role === role)
+      .map((i) => i.dpRank ?? -1)
+      .sort((a, b) => a - b);
     const whole = ranks.length === size && ranks.every((r, k) => r === k);
     return whole ? [] : [`${role}.dpSize: DP ranks are [${ranks.join(", ")}], expected 0..${size - 1} once each`];
   });
@@ -54,12 +60,15 @@ function missingServeCommands(plan: ClusterPlan, owner: PolicyResource, resource
   const present = new Set(resources.filter((r) => r.type === T.remoteCommand && ownedBy(r)).map((r) => r.name));
   // PdServing names its children after itself, and PdCluster gives its PdServing its own name.
   const wanted = [...plan.nodes.map((n) => serveName(owner.name, n.name)), routerServeName(owner.name)];
-  return wanted.filter((name) => !present.has(name)).map((name) => `${name}: the plan has this host but no ${T.remoteCommand} named ${name} serves it`);
+  return wanted
+    .filter((name) => !present.has(name))
+    .map((name) => `${name}: the plan has this host but no ${T.remoteCommand} named ${name} serves it`);
 }
 
 export const planInvariants: StackValidationPolicy = {
   name: "pd-plan-invariants",
-  description: "The registered topology plans cleanly: no port collision per host, DP ranks 0..dp-1, HPU pins within capacity, a serve command per planned host.",
+  description:
+    "The registered topology plans cleanly: no port collision per host, DP ranks 0..dp-1, HPU pins within capacity, a serve command per planned host.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const found = registeredTopologies(args.resources);

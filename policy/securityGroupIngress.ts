@@ -41,7 +41,9 @@ export const securityGroupIngress: ResourceValidationPolicy = {
           `${at}: admits ${r.source} on ${describeSpan(r.ports)}; only SSH (tcp ${c.sshPort}) and the router (tcp ${c.routerPort}) may be reached from outside the cluster — drop the rule (cluster traffic rides the group's self rule)`,
         );
       else if (isOpenToWorld(r.source) && !allowed.allowPublic)
-        reportViolation(`${at}: opens ${allowed.what} (tcp ${allowed.port}) to ${r.source}; limit it to ${allowed.narrow}, or set ${allowed.flag}: true in this policy's config`);
+        reportViolation(
+          `${at}: opens ${allowed.what} (tcp ${allowed.port}) to ${r.source}; limit it to ${allowed.narrow}, or set ${allowed.flag}: true in this policy's config`,
+        );
     }
   },
 };

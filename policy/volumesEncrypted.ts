@@ -25,7 +25,9 @@ function unencrypted(type: string, props: Props): string[] {
       const templated = root === undefined && read(() => props.launchTemplate) !== undefined;
       return [
         ...(templated ? [] : flag("rootBlockDevice.encrypted", () => props.rootBlockDevice?.encrypted)),
-        ...elements<Props>(() => props.ebsBlockDevices).flatMap((d, i) => (d === UNKNOWN ? [] : flag(`ebsBlockDevices[${i}].encrypted`, () => d.encrypted))),
+        ...elements<Props>(() => props.ebsBlockDevices).flatMap((d, i) =>
+          d === UNKNOWN ? [] : flag(`ebsBlockDevices[${i}].encrypted`, () => d.encrypted),
+        ),
       ];
     }
     case T.launchTemplate:
@@ -43,6 +45,7 @@ export const volumesEncrypted: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (!TYPES.has(args.type)) return args.notApplicable("not an instance, launch template or EBS volume");
-    for (const path of unencrypted(args.type, args.props)) reportViolation(`${args.name}: ${path} is not true; set it to true (encrypt the volume at rest)`);
+    for (const path of unencrypted(args.type, args.props))
+      reportViolation(`${args.name}: ${path} is not true; set it to true (encrypt the volume at rest)`);
   },
 };

@@ -71,20 +71,30 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 function promptOf(body: Record<string, unknown>, chat: boolean): string {
   if (chat) {
     const messages = body.messages;
-    if (!Array.isArray(messages) || messages.length === 0) throw new HttpError(400, "BadRequestError", "messages: a non-empty list of messages is required");
-    return messages.map((m: { role?: unknown; content?: unknown }) => `${String(m.role)}: ${typeof m.content === "string" ? m.content : JSON.stringify(m.content)}`).join("\n");
+    if (!Array.isArray(messages) || messages.length === 0)
+      throw new HttpError(400, "BadRequestError", "messages: a non-empty list of messages is required");
+    return messages
+      .map(
+        (m: { role?: unknown; content?: unknown }) => `${String(m.role)}: ${typeof m.content === "string" ? m.content : JSON.stringify(m.content)}`,
+      )
+      .join("\n");
   }
   const prompt = body.prompt;
   if (typeof prompt === "string") return prompt;
   if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string") return prompt[0];
   if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((t) => Number.isInteger(t))) return JSON.stringify(prompt);
-  throw new HttpError(400, "BadRequestError", "prompt: a string, a one-string list or a list of token ids is required (the stand-in answers one prompt per request)");
+  throw new HttpError(
+    400,
+    "BadRequestError",
+    "prompt: a string, a one-string list or a list of token ids is required (the stand-in answers one prompt per request)",
+  );
 }
 
 function maxTokensOf(body: Record<string, unknown>, chat: boolean): number {
   const raw = chat ? (body.max_completion_tokens ?? body.max_tokens) : body.max_tokens;
   if (raw === undefined || raw === null) return 16;
-  if (!Number.isInteger(raw) || (raw as number) < 1) throw new HttpError(400, "BadRequestError", `max_tokens must be at least 1, got ${JSON.stringify(raw)}.`);
+  if (!Number.isInteger(raw) || (raw as number) < 1)
+    throw new HttpError(400, "BadRequestError", `max_tokens must be at least 1, got ${JSON.stringify(raw)}.`);
   return raw as number;
 }
 
@@ -98,8 +108,11 @@ const REMOTE_FIELDS: Record<keyof RemotePrefill, (v: unknown) => boolean> = {
 };
 
 function remotePrefillOf(params: Record<string, unknown>): RemotePrefill {
-  const bad = Object.entries(REMOTE_FIELDS).filter(([k, ok]) => !ok(params[k])).map(([k]) => `${k}=${JSON.stringify(params[k] ?? null)}`);
-  if (bad.length > 0) throw new HttpError(400, "BadRequestError", `kv_transfer_params with do_remote_prefill has missing or invalid ${bad.join(", ")}`);
+  const bad = Object.entries(REMOTE_FIELDS)
+    .filter(([k, ok]) => !ok(params[k]))
+    .map(([k]) => `${k}=${JSON.stringify(params[k] ?? null)}`);
+  if (bad.length > 0)
+    throw new HttpError(400, "BadRequestError", `kv_transfer_params with do_remote_prefill has missing or invalid ${bad.join(", ")}`);
   return params as unknown as RemotePrefill;
 }
 
@@ -114,9 +127,14 @@ function prometheus(config: ServeConfig, c: Counters, nixl: NixlMetrics | null):
     ["vllm:generation_tokens_total", "counter", "Number of generation tokens processed.", c.generationTokens],
   ];
   // vLLM labels finished requests by why they finished; the stand-in always stops at max_tokens.
-  const success = "# HELP vllm:request_success_total Count of successfully processed requests.\n# TYPE vllm:request_success_total counter\n" +
+  const success =
+    "# HELP vllm:request_success_total Count of successfully processed requests.\n# TYPE vllm:request_success_total counter\n" +
     `vllm:request_success_total{${labels},finished_reason="length"} ${c.success}\n`;
-  return series.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}{${labels}} ${value}\n`).join("") + success + (nixl?.exposition(labels) ?? "");
+  return (
+    series.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}{${labels}} ${value}\n`).join("") +
+    success +
+    (nixl?.exposition(labels) ?? "")
+  );
 }
 
 /** The HTTP server (not yet listening) of one instance. */
@@ -139,20 +157,33 @@ export function createApiServer(options: ApiOptions): http.Server {
       if (e instanceof HttpError) throw e;
       throw new HttpError(400, "BadRequestError", "the request body is not a JSON object");
     }
-    if (!config.servedModelNames.includes(String(body.model))) throw new HttpError(404, "NotFoundError", `The model \`${String(body.model)}\` does not exist.`);
+    if (!config.servedModelNames.includes(String(body.model)))
+      throw new HttpError(404, "NotFoundError", `The model \`${String(body.model)}\` does not exist.`);
     const prompt = promptOf(body, chat);
     const maxTokens = maxTokensOf(body, chat);
     const promptTokens = countTokens(prompt);
     if (promptTokens + maxTokens > config.maxModelLen) {
-      throw new HttpError(400, "BadRequestError", `This model's maximum context length is ${config.maxModelLen} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion).`);
+      throw new HttpError(
+        400,
+        "BadRequestError",
+        `This model's maximum context length is ${config.maxModelLen} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion).`,
+      );
     }
-    const params = (typeof body.kv_transfer_params === "object" && body.kv_transfer_params !== null ? body.kv_transfer_params : {}) as Record<string, unknown>;
+    const params = (typeof body.kv_transfer_params === "object" && body.kv_transfer_params !== null ? body.kv_transfer_params : {}) as Record<
+      string,
+      unknown
+    >;
     const requestId = `${chat ? "chatcmpl" : "cmpl"}-${randomUUID().replace(/-/g, "")}`;
     let served: Served = { prefill: self, decode: self };
     let kvOut: Record<string, unknown> | null = null;
 
     if (params.do_remote_prefill === true) {
-      if (config.kv === null || config.kv.role === "kv_producer") throw new HttpError(400, "BadRequestError", `kv_transfer_params.do_remote_prefill sent to a ${config.kv?.role ?? "connector-less"} instance (${self.host}:${self.port}): only a kv_consumer pulls KV`);
+      if (config.kv === null || config.kv.role === "kv_producer")
+        throw new HttpError(
+          400,
+          "BadRequestError",
+          `kv_transfer_params.do_remote_prefill sent to a ${config.kv?.role ?? "connector-less"} instance (${self.host}:${self.port}): only a kv_consumer pulls KV`,
+        );
       const remote = remotePrefillOf(params);
       if (options.skipKvPull) served = { prefill: null, decode: self };
       else {
@@ -164,11 +195,20 @@ export function createApiServer(options: ApiOptions): http.Server {
           throw new HttpError(500, "InternalServerError", (e as Error).message);
         }
         const seconds = (performance.now() - started) / 1000;
-        nixl?.observe({ seconds, postSeconds: seconds / 10, bytes: countTokens(prompt) * KV_BYTES_PER_TOKEN, descriptors: remote.remote_block_ids.length });
+        nixl?.observe({
+          seconds,
+          postSeconds: seconds / 10,
+          bytes: countTokens(prompt) * KV_BYTES_PER_TOKEN,
+          descriptors: remote.remote_block_ids.length,
+        });
       }
     } else if (params.do_remote_decode === true) {
       if (config.kv === null || blocks === null || config.sideChannel === null) {
-        throw new HttpError(400, "BadRequestError", `kv_transfer_params.do_remote_decode sent to a ${config.kv?.role ?? "connector-less"} instance (${self.host}:${self.port}): only a kv_producer prefills for remote decode`);
+        throw new HttpError(
+          400,
+          "BadRequestError",
+          `kv_transfer_params.do_remote_decode sent to a ${config.kv?.role ?? "connector-less"} instance (${self.host}:${self.port}): only a kv_producer prefills for remote decode`,
+        );
       }
       served = { prefill: self, decode: null };
       kvOut = {
@@ -192,7 +232,13 @@ export function createApiServer(options: ApiOptions): http.Server {
 
     if (body.stream !== true) {
       const choice = chat
-        ? { index: 0, message: { role: "assistant", content: tokens.join(""), reasoning_content: null, tool_calls: [] }, logprobs: null, finish_reason: "length", stop_reason: null }
+        ? {
+            index: 0,
+            message: { role: "assistant", content: tokens.join(""), reasoning_content: null, tool_calls: [] },
+            logprobs: null,
+            finish_reason: "length",
+            stop_reason: null,
+          }
         : { index: 0, text: tokens.join(""), logprobs: null, finish_reason: "length", stop_reason: null, prompt_logprobs: null };
       sendJson(res, 200, { ...head, choices: [choice], usage, kv_transfer_params: kvOut, served_by: served });
       return;
@@ -228,7 +274,15 @@ export function createApiServer(options: ApiOptions): http.Server {
       handle: (_req, res) =>
         sendJson(res, 200, {
           object: "list",
-          data: config.servedModelNames.map((id) => ({ id, object: "model", created: created(), owned_by: "vllm", root: config.model, parent: null, max_model_len: config.maxModelLen })),
+          data: config.servedModelNames.map((id) => ({
+            id,
+            object: "model",
+            created: created(),
+            owned_by: "vllm",
+            root: config.model,
+            parent: null,
+            max_model_len: config.maxModelLen,
+          })),
         }),
     },
     "/v1/completions": { method: "POST", handle: (req, res) => complete(req, res, false) },

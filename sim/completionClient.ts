@@ -36,6 +36,24 @@ export function completionRequest(endpoint: Endpoint, model: string, prompt: str
     : { path: "/v1/completions", body: { model, prompt, max_tokens: maxTokens, stream } };
 }
 
+/** The body the router sends a prefill server: one token, not streamed, asking it to hold the KV blocks for a decode. */
+export function prefillRequestBody(model: string, prompt: string): object {
+  return {
+    model,
+    prompt,
+    max_tokens: 1,
+    stream: false,
+    kv_transfer_params: {
+      do_remote_decode: true,
+      do_remote_prefill: false,
+      remote_engine_id: null,
+      remote_block_ids: null,
+      remote_host: null,
+      remote_port: null,
+    },
+  };
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);

@@ -91,8 +91,16 @@ function runMaster(dp: DpConfig, options: Options): Promise<DpGroup> {
           return;
         }
         const from = `${socket.remoteAddress}:${socket.remotePort}`;
-        if (join.size !== dp.size) return fail(`DP size mismatch: rank ${String(join.rank)} (${from}) has --data-parallel-size ${String(join.size)}, the master has ${dp.size}`, socket);
-        if (join.model !== options.model) return fail(`model mismatch: rank ${String(join.rank)} (${from}) serves '${String(join.model)}', the master serves '${options.model}'`, socket);
+        if (join.size !== dp.size)
+          return fail(
+            `DP size mismatch: rank ${String(join.rank)} (${from}) has --data-parallel-size ${String(join.size)}, the master has ${dp.size}`,
+            socket,
+          );
+        if (join.model !== options.model)
+          return fail(
+            `model mismatch: rank ${String(join.rank)} (${from}) serves '${String(join.model)}', the master serves '${options.model}'`,
+            socket,
+          );
         if (typeof join.rank !== "number" || !Number.isInteger(join.rank) || join.rank < 0 || join.rank >= dp.size) {
           return fail(`rank ${String(join.rank)} (${from}) is not in 0..${dp.size - 1}`, socket);
         }
@@ -180,7 +188,8 @@ function runMember(dp: DpConfig, options: Options): Promise<DpGroup> {
         }
         answered = true;
         clearTimeout(noAnswer);
-        if (message.type === "joined") waitingFor = `joined DP master ${endpoint}; DP group ${message.joined}/${message.size} joined, missing ranks ${message.missing.join(",")}`;
+        if (message.type === "joined")
+          waitingFor = `joined DP master ${endpoint}; DP group ${message.joined}/${message.size} joined, missing ranks ${message.missing.join(",")}`;
         else if (message.type === "error" && isReady) options.onLost(`DP master ${endpoint}: ${message.message}`);
         else if (message.type === "error") finish(new Error(`DP master ${endpoint} refused the group: ${message.message}`));
         else {

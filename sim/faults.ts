@@ -19,10 +19,19 @@ export interface Faults {
  * One knob's setting for `port`: a `PORT=VALUE` entry wins over a bare `VALUE` entry (which applies to all).
  * Every entry's value is checked with `parse`, whichever port it aims at, so a typo never goes unnoticed.
  */
-function settingFor<T>(raw: string | undefined, port: number, name: string, parse: (value: string) => T, bareIsPort: (value: string) => boolean): T | undefined {
+function settingFor<T>(
+  raw: string | undefined,
+  port: number,
+  name: string,
+  parse: (value: string) => T,
+  bareIsPort: (value: string) => boolean,
+): T | undefined {
   let forAll: T | undefined;
   let forPort: T | undefined;
-  for (const entry of (raw ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+  for (const entry of (raw ?? "")
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "")) {
     const eq = entry.indexOf("=");
     if (eq < 0 && bareIsPort(entry)) {
       if (Number(entry) === port) forPort = parse("1");

@@ -5,7 +5,6 @@ import * as os from "node:os";
 import { httpStatus } from "./completionClient";
 import { STAND_IN } from "./standIn";
 
-
 export interface Proc {
   readonly child: ChildProcess;
   /** Everything written to stdout and stderr so far. */
@@ -83,10 +82,14 @@ export function startRouter(executable: string, options: RouterOptions): Proc {
     "--vllm-pd-disaggregation",
     ...options.prefill.flatMap((url) => ["--prefill", url]),
     ...options.decode.flatMap((url) => ["--decode", url]),
-    "--host", "127.0.0.1",
-    "--port", String(options.port),
-    "--prometheus-port", String(options.prometheusPort),
-    "--worker-startup-check-interval", "1",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--prometheus-port",
+    String(options.prometheusPort),
+    "--worker-startup-check-interval",
+    "1",
     ...(options.extraArgs ?? []),
   ]);
 }

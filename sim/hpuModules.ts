@@ -80,7 +80,9 @@ export function acquireModules(env: NodeJS.ProcessEnv, candidates: readonly numb
   }
   if (held.length < want) {
     release();
-    throw new Error(`only ${held.length} of ${candidates.length} HPU modules are free on host ${path.basename(dir)}; --tensor-parallel-size needs ${want}`);
+    throw new Error(
+      `only ${held.length} of ${candidates.length} HPU modules are free on host ${path.basename(dir)}; --tensor-parallel-size needs ${want}`,
+    );
   }
   return { held, release };
 }

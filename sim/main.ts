@@ -16,11 +16,17 @@ const USAGE = "usage: vllm serve [model_tag] [options] | vllm --version";
 
 /** Everything to shut on exit, however the process ends (listeners, HPU module locks). */
 const closers: (() => void)[] = [];
-process.on("exit", () => closers.splice(0).reverse().forEach((close) => close()));
+process.on("exit", () =>
+  closers
+    .splice(0)
+    .reverse()
+    .forEach((close) => close()),
+);
 
 function positiveSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name] ?? String(fallback);
-  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0) die("serve", `invalid ${name}`, "ValueError", `${name}: '${raw}' is not a positive number of seconds`);
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0)
+    die("serve", `invalid ${name}`, "ValueError", `${name}: '${raw}' is not a positive number of seconds`);
   return Number(raw) * 1000;
 }
 
@@ -49,7 +55,9 @@ async function claimPort(config: ServeConfig): Promise<void> {
 
 function describe(config: ServeConfig, modules: readonly number[]): string {
   const dp = config.dp ? `dp_rank=${config.dp.rank}/${config.dp.size} dp_master=${config.dp.address}:${config.dp.rpcPort}` : "dp=1";
-  const kv = config.kv ? `${config.kv.role} engine_id=${config.kv.engineId} buffer=${config.kv.bufferDevice} backends=${config.kv.backends.join(",")}` : "no kv connector";
+  const kv = config.kv
+    ? `${config.kv.role} engine_id=${config.kv.engineId} buffer=${config.kv.bufferDevice} backends=${config.kv.backends.join(",")}`
+    : "no kv connector";
   const channel = config.sideChannel ? `side_channel=${config.sideChannel.host}:${config.sideChannel.ports.join(",")}` : "no side channel";
   return `role=${config.id.role} (${kv}) ${dp} tp=${config.tpSize} hpu_modules=[${modules.join(",")}] port=${config.port} ${channel}`;
 }
@@ -137,7 +145,12 @@ async function serve(argv: readonly string[]): Promise<void> {
     onAnswered: () => {
       answered++;
       if (faults.crashAfterRequests !== null && answered >= faults.crashAfterRequests) {
-        die("core", "EngineCore encountered a fatal error.", "RuntimeError", `simulated crash after ${answered} requests (VLLM_SIM_CRASH_AFTER_REQUESTS) on port ${config.port}`);
+        die(
+          "core",
+          "EngineCore encountered a fatal error.",
+          "RuntimeError",
+          `simulated crash after ${answered} requests (VLLM_SIM_CRASH_AFTER_REQUESTS) on port ${config.port}`,
+        );
       }
     },
   });
@@ -168,7 +181,9 @@ function main(argv: readonly string[]): void {
     return;
   }
   if (command !== "serve") {
-    process.stderr.write(`${USAGE}\nvllm: error: ${command === undefined ? "a subcommand is required" : `the stand-in implements only 'serve', not '${command}'`}\n`);
+    process.stderr.write(
+      `${USAGE}\nvllm: error: ${command === undefined ? "a subcommand is required" : `the stand-in implements only 'serve', not '${command}'`}\n`,
+    );
     process.exit(2);
   }
   serve(rest).catch((e: unknown) => die("serve", "unexpected failure", "RuntimeError", (e as Error).stack ?? String(e)));

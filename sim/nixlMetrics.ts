@@ -20,8 +20,18 @@ interface HistogramSpec {
 }
 
 const HISTOGRAMS: readonly HistogramSpec[] = [
-  { name: "vllm:nixl_xfer_time_seconds", help: "Histogram of transfer duration for NIXL KV Cache transfers.", buckets: TIME_BUCKETS.slice(1), value: (t) => t.seconds },
-  { name: "vllm:nixl_post_time_seconds", help: "Histogram of transfer post time for NIXL KV Cache transfers.", buckets: TIME_BUCKETS, value: (t) => t.postSeconds },
+  {
+    name: "vllm:nixl_xfer_time_seconds",
+    help: "Histogram of transfer duration for NIXL KV Cache transfers.",
+    buckets: TIME_BUCKETS.slice(1),
+    value: (t) => t.seconds,
+  },
+  {
+    name: "vllm:nixl_post_time_seconds",
+    help: "Histogram of transfer post time for NIXL KV Cache transfers.",
+    buckets: TIME_BUCKETS,
+    value: (t) => t.postSeconds,
+  },
   {
     name: "vllm:nixl_bytes_transferred",
     help: "Histogram of bytes transferred per NIXL KV Cache transfers.",
@@ -52,7 +62,8 @@ export class NixlMetrics {
     for (const h of HISTOGRAMS) {
       const values = this.transfers.map(h.value);
       lines.push(`# HELP ${h.name} ${h.help}`, `# TYPE ${h.name} histogram`);
-      for (const le of h.buckets) lines.push(`${h.name}_bucket{${labels},le="${Number.isInteger(le) ? `${le}.0` : le}"} ${values.filter((v) => v <= le).length}`);
+      for (const le of h.buckets)
+        lines.push(`${h.name}_bucket{${labels},le="${Number.isInteger(le) ? `${le}.0` : le}"} ${values.filter((v) => v <= le).length}`);
       lines.push(`${h.name}_bucket{${labels},le="+Inf"} ${values.length}`);
       lines.push(`${h.name}_count{${labels}} ${values.length}`, `${h.name}_sum{${labels}} ${values.reduce((a, b) => a + b, 0)}`);
     }
@@ -60,7 +71,8 @@ export class NixlMetrics {
       ["vllm:nixl_num_failed_transfers", "Number of failed NIXL KV Cache transfers.", this.failedTransfers],
       ["vllm:nixl_num_failed_notifications", "Number of failed NIXL KV Cache notifications.", this.failedNotifications],
     ];
-    for (const [name, help, value] of counters) lines.push(`# HELP ${name}_total ${help}`, `# TYPE ${name}_total counter`, `${name}_total{${labels}} ${value}`);
+    for (const [name, help, value] of counters)
+      lines.push(`# HELP ${name}_total ${help}`, `# TYPE ${name}_total counter`, `${name}_total{${labels}} ${value}`);
     return `${lines.join("\n")}\n`;
   }
 }

@@ -101,9 +101,13 @@ const TYPE_WORD: Record<ValueType, string> = {
 /** Check one value as argparse does: its type first, then its choices. (Secret-bearing flags are plain strings, so never echoed.) */
 function checkValue(flag: ServeFlag, value: string): void {
   const type = flag.type ?? "str";
-  if (!typeAccepts(type, value)) throw new ServeArgError("vllm serve", `argument ${displayName(flag)}: invalid ${TYPE_WORD[type]} value: ${pyRepr(value)}`);
+  if (!typeAccepts(type, value))
+    throw new ServeArgError("vllm serve", `argument ${displayName(flag)}: invalid ${TYPE_WORD[type]} value: ${pyRepr(value)}`);
   if (flag.choices && !flag.choices.includes(value)) {
-    throw new ServeArgError("vllm serve", `argument ${displayName(flag)}: invalid choice: ${pyRepr(value)} (choose from ${flag.choices.map(pyRepr).join(", ")})`);
+    throw new ServeArgError(
+      "vllm serve",
+      `argument ${displayName(flag)}: invalid choice: ${pyRepr(value)} (choose from ${flag.choices.map(pyRepr).join(", ")})`,
+    );
   }
 }
 

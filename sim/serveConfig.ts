@@ -48,9 +48,21 @@ export interface ServeConfig {
 
 /** Connectors vLLM 0.21.0 registers (KVConnectorFactory); the stand-in implements only NixlConnector. */
 const KNOWN_CONNECTORS = [
-  "DecodeBenchConnector", "ExampleConnector", "ExampleHiddenStatesConnector", "FlexKVConnectorV1", "HF3FSKVConnector",
-  "LMCacheConnectorV1", "LMCacheMPConnector", "MoRIIOConnector", "MooncakeConnector", "MooncakeStoreConnector",
-  "MultiConnector", "NixlConnector", "OffloadingConnector", "P2pNcclConnector", "SimpleCPUOffloadConnector",
+  "DecodeBenchConnector",
+  "ExampleConnector",
+  "ExampleHiddenStatesConnector",
+  "FlexKVConnectorV1",
+  "HF3FSKVConnector",
+  "LMCacheConnectorV1",
+  "LMCacheMPConnector",
+  "MoRIIOConnector",
+  "MooncakeConnector",
+  "MooncakeStoreConnector",
+  "MultiConnector",
+  "NixlConnector",
+  "OffloadingConnector",
+  "P2pNcclConnector",
+  "SimpleCPUOffloadConnector",
 ];
 const KV_ROLES: readonly KvRole[] = ["kv_producer", "kv_consumer", "kv_both"];
 /** Buffer devices NIXL accepts on the platforms vLLM runs on (cuda/xpu: cpu or device; Gaudi: cpu or hpu). */
@@ -75,7 +87,16 @@ const KV_FIELDS: Record<string, (v: unknown) => boolean> = {
 };
 
 /** Options vLLM declares that the stand-in does not implement: refused rather than silently ignored. */
-const UNSUPPORTED = ["--headless", "--data-parallel-size-local", "--data-parallel-start-rank", "--data-parallel-hybrid-lb", "--config", "--uds", "--grpc", "--pipeline-parallel-size"];
+const UNSUPPORTED = [
+  "--headless",
+  "--data-parallel-size-local",
+  "--data-parallel-start-rank",
+  "--data-parallel-hybrid-lb",
+  "--config",
+  "--uds",
+  "--grpc",
+  "--pipeline-parallel-size",
+];
 
 /** The side-channel layout of the vllm-gaudi build stood in for; gaudi-pd's plan sets it on every instance. */
 export const SIDE_CHANNEL_LAYOUT_ENV = "GAUDI_PD_NIXL_SIDE_CHANNEL_LAYOUT";
@@ -174,7 +195,8 @@ function dpConfigOf(options: ReadonlyMap<string, OptionValue>, problems: string[
     }
     return null;
   }
-  if (!rankGiven) problems.push(`--data-parallel-size ${size} without --data-parallel-rank: the stand-in runs one process per DP rank (external load balancing)`);
+  if (!rankGiven)
+    problems.push(`--data-parallel-size ${size} without --data-parallel-rank: the stand-in runs one process per DP rank (external load balancing)`);
   if (rpcPort < 1 || rpcPort > 65535) problems.push(`--data-parallel-rpc-port ${rpcPort} is not a TCP port`);
   if (address.trim() === "") problems.push(`--data-parallel-address is empty`);
   return { size, rank, address, rpcPort };
@@ -205,7 +227,10 @@ export function serveConfigOf(args: ParsedServeArgs, env: NodeJS.ProcessEnv): Se
     const visible = visibleModules(env, hpuCount(env));
     problems.push(...visible.problems);
     modules = visible.modules;
-    const where = env.HABANA_VISIBLE_MODULES === undefined ? `the ${modules.length} modules of this host (VLLM_SIM_HPU_COUNT)` : `the ${modules.length} modules in HABANA_VISIBLE_MODULES`;
+    const where =
+      env.HABANA_VISIBLE_MODULES === undefined
+        ? `the ${modules.length} modules of this host (VLLM_SIM_HPU_COUNT)`
+        : `the ${modules.length} modules in HABANA_VISIBLE_MODULES`;
     if (visible.problems.length === 0 && tpSize > modules.length) problems.push(`--tensor-parallel-size ${tpSize} exceeds ${where}`);
   } catch (e) {
     problems.push((e as Error).message);
@@ -222,7 +247,8 @@ export function serveConfigOf(args: ParsedServeArgs, env: NodeJS.ProcessEnv): Se
   if (layout !== "perEngine" && layout !== "perTpWorker") problems.push(`${SIDE_CHANNEL_LAYOUT_ENV}: '${layout}' is not perEngine or perTpWorker`);
   const channelPorts = sideChannelPorts(layout, Number(channelPortRaw), dp?.rank ?? 0, Math.max(tpSize, 1));
   const outside = channelPorts.filter((p) => p < 1 || p > 65535);
-  if (kv !== null && outside.length) problems.push(`NIXL side channel port ${outside[0]} (${layout} from VLLM_NIXL_SIDE_CHANNEL_PORT) is not a TCP port`);
+  if (kv !== null && outside.length)
+    problems.push(`NIXL side channel port ${outside[0]} (${layout} from VLLM_NIXL_SIDE_CHANNEL_PORT) is not a TCP port`);
 
   if (problems.length > 0) throw new ServeConfigError(problems);
   const host = str(options, "--host") ?? null;

@@ -26,7 +26,8 @@ export class PrefilledBlocks {
     for (const [id, p] of this.pending) if (p.expires < now) this.pending.delete(id);
     const held = this.pending.get(requestId);
     if (!held) return `no KV blocks for request ${requestId} (never prefilled here, already read, or expired)`;
-    if (JSON.stringify(held.blockIds) !== JSON.stringify(blockIds)) return `block ids ${JSON.stringify(blockIds)} do not match the ${held.blockIds.length} blocks of request ${requestId}`;
+    if (JSON.stringify(held.blockIds) !== JSON.stringify(blockIds))
+      return `block ids ${JSON.stringify(blockIds)} do not match the ${held.blockIds.length} blocks of request ${requestId}`;
     this.pending.delete(requestId);
     return null;
   }
@@ -43,8 +44,13 @@ interface ListenerOptions {
 }
 
 function answer(request: { engine_id?: unknown; request_id?: unknown; block_ids?: unknown }, options: ListenerOptions): object {
-  if (options.blocks === null) return { ok: false, error: `this is the side channel of ${options.role} engine ${options.engineId}: a decode instance serves no KV blocks` };
-  if (request.engine_id !== options.engineId) return { ok: false, error: `engine id mismatch: this side channel serves engine ${options.engineId}, the request names ${String(request.engine_id)}` };
+  if (options.blocks === null)
+    return { ok: false, error: `this is the side channel of ${options.role} engine ${options.engineId}: a decode instance serves no KV blocks` };
+  if (request.engine_id !== options.engineId)
+    return {
+      ok: false,
+      error: `engine id mismatch: this side channel serves engine ${options.engineId}, the request names ${String(request.engine_id)}`,
+    };
   const reason = options.blocks.release(String(request.request_id), request.block_ids);
   return reason === null ? { ok: true, instance: options.self } : { ok: false, error: reason };
 }
@@ -69,7 +75,11 @@ export function listenSideChannel(options: ListenerOptions): Promise<net.Server>
         socket.end(`${JSON.stringify(reply)}\n`);
       });
     });
-    server.on("error", (e: NodeJS.ErrnoException) => reject(new Error(`${e.code === "EADDRINUSE" ? "Address already in use" : (e.code ?? e.message)} (addr='tcp://${options.host}:${options.port}')`)));
+    server.on("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(`${e.code === "EADDRINUSE" ? "Address already in use" : (e.code ?? e.message)} (addr='tcp://${options.host}:${options.port}')`),
+      ),
+    );
     server.listen(options.port, options.host, () => resolve(server));
   });
 }
@@ -94,7 +104,9 @@ export function readRemoteBlocks(remote: RemotePrefill, reader: InstanceId, time
     const socket = net.connect(remote.remote_port, remote.remote_host);
     socket.setEncoding("utf8");
     socket.setTimeout(timeoutMs, () => fail(`no answer within ${timeoutMs} ms: not a live NIXL side channel`));
-    socket.on("error", (e: NodeJS.ErrnoException) => fail(e.code === "ECONNREFUSED" ? "connection refused: no NIXL side channel listens there" : (e.code ?? e.message)));
+    socket.on("error", (e: NodeJS.ErrnoException) =>
+      fail(e.code === "ECONNREFUSED" ? "connection refused: no NIXL side channel listens there" : (e.code ?? e.message)),
+    );
     socket.on("connect", () => {
       const request = { engine_id: remote.remote_engine_id, request_id: remote.remote_request_id, block_ids: remote.remote_block_ids, reader };
       socket.write(`${JSON.stringify(request)}\n`);

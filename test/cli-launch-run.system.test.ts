@@ -22,7 +22,8 @@ after(() => {
 });
 
 const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.status ?? 0;
-const filesUnder = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+const filesUnder = (dir: string): string[] =>
+  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 
 test("launch starts the node's instances, waits until healthy and lists the servers; --stop frees every port", async () => {
   const r = runCli(["launch", ...flags], env);

@@ -8,12 +8,35 @@ import { writeSecretFile } from "../cli/launch";
 import { runCli } from "./helpers/runCli";
 
 test("decode node 1 of 2 (the acceptance example): ports 9308-9315, DP ranks 8-15, master 192.168.1.102:7300", () => {
-  const r = runCli(["launch", "--role", "decode", "--num-instances", "8", "--dp-size", "16", "--node-size", "2", "--node-rank", "1",
-    "--node-ip", "192.168.1.103", "--dp-master-ip", "192.168.1.102", "--dry-run", "--json"]);
+  const r = runCli([
+    "launch",
+    "--role",
+    "decode",
+    "--num-instances",
+    "8",
+    "--dp-size",
+    "16",
+    "--node-size",
+    "2",
+    "--node-rank",
+    "1",
+    "--node-ip",
+    "192.168.1.103",
+    "--dp-master-ip",
+    "192.168.1.102",
+    "--dry-run",
+    "--json",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const { instances } = JSON.parse(r.stdout);
-  assert.deepEqual(instances.map((i: { port: number }) => i.port), [9308, 9309, 9310, 9311, 9312, 9313, 9314, 9315]);
-  assert.deepEqual(instances.map((i: { dpRank: number }) => i.dpRank), [8, 9, 10, 11, 12, 13, 14, 15]);
+  assert.deepEqual(
+    instances.map((i: { port: number }) => i.port),
+    [9308, 9309, 9310, 9311, 9312, 9313, 9314, 9315],
+  );
+  assert.deepEqual(
+    instances.map((i: { dpRank: number }) => i.dpRank),
+    [8, 9, 10, 11, 12, 13, 14, 15],
+  );
   for (const i of instances) {
     assert.equal(i.role, "decode");
     assert.equal(i.nodeRank, 1);
@@ -23,7 +46,12 @@ test("decode node 1 of 2 (the acceptance example): ports 9308-9315, DP ranks 8-1
     assert.equal(i.env.VLLM_NIXL_SIDE_CHANNEL_HOST, "192.168.1.103");
     assert.equal(i.env.VLLM_NIXL_SIDE_CHANNEL_PORT, String(5300 + 8 + i.instance));
     assert.equal(i.sideChannelPort, 5300 + 8 + i.instance + i.dpRank);
-    assert.deepEqual(Object.keys(i).filter((k) => ["role", "nodeRank", "instance", "dpRank", "port", "sideChannelPort", "dpMasterAddress", "dpMasterPort", "env", "argv"].includes(k)).length, 10);
+    assert.deepEqual(
+      Object.keys(i).filter((k) =>
+        ["role", "nodeRank", "instance", "dpRank", "port", "sideChannelPort", "dpMasterAddress", "dpMasterPort", "env", "argv"].includes(k),
+      ).length,
+      10,
+    );
   }
 });
 
@@ -40,8 +68,32 @@ test("defaults are the seed's: one prefill instance on 8300, channel 4300, no DP
 });
 
 test("the fuller launcher's flags map onto vLLM's", () => {
-  const r = runCli(["launch", "-r", "decode", "-n", "2", "-d", "2", "-t", "2", "--apc", "--async", "--no-ep", "--warmup", "--inc", "/q.json",
-    "--nixl-buffer-device", "hpu", "--max-model-len", "4096", "--gpu-memory-utilization", "0.5", "--enforce-eager", "--dry-run", "--json"]);
+  const r = runCli([
+    "launch",
+    "-r",
+    "decode",
+    "-n",
+    "2",
+    "-d",
+    "2",
+    "-t",
+    "2",
+    "--apc",
+    "--async",
+    "--no-ep",
+    "--warmup",
+    "--inc",
+    "/q.json",
+    "--nixl-buffer-device",
+    "hpu",
+    "--max-model-len",
+    "4096",
+    "--gpu-memory-utilization",
+    "0.5",
+    "--enforce-eager",
+    "--dry-run",
+    "--json",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const [i] = JSON.parse(r.stdout).instances;
   for (const w of ["--enable-prefix-caching", "--async-scheduling", "--enforce-eager", "fp8_inc"]) assert.ok(i.argv.includes(w), w);
@@ -65,7 +117,8 @@ test("dry-run text prints one runnable command per instance", () => {
 test("--help reads like the seed's", () => {
   const r = runCli(["launch", "--help"]);
   assert.equal(r.code, 0);
-  for (const f of ["-m, --model MODEL", "-r, --role ROLE", "-n, --num-instances NUM", "--base-channel-port PORT", "--ucx-tls TLS", "--enforce-eager"]) assert.ok(r.stdout.includes(f), f);
+  for (const f of ["-m, --model MODEL", "-r, --role ROLE", "-n, --num-instances NUM", "--base-channel-port PORT", "--ucx-tls TLS", "--enforce-eager"])
+    assert.ok(r.stdout.includes(f), f);
 });
 
 test("a secret file is 0600 whatever existed before (an old 0644 token file included)", () => {

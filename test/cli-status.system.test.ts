@@ -30,7 +30,10 @@ let tmp: string;
 let stacksDir: string;
 let config: Record<string, unknown>;
 let plan: ClusterPlan;
-const skip = [[STAND_IN, "the vLLM stand-in"], [path.join(REPO, ".venv-router", "bin", "vllm-router"), "vllm-router (scripts/install-router.sh)"]]
+const skip = [
+  [STAND_IN, "the vLLM stand-in"],
+  [path.join(REPO, ".venv-router", "bin", "vllm-router"), "vllm-router (scripts/install-router.sh)"],
+]
   .filter(([f]) => !fs.existsSync(f))
   .map(([, what]) => `${what} is not installed`)[0];
 
@@ -133,7 +136,10 @@ for (const kind of ["netns", "systemd"] as const) {
       // The same stack config run as the program under mocks: the URN is that of decode-0's serve command, and only of it.
       const run = await runProgram({ ...config, "gaudi-pd:sshPrivateKey": TEST_PRIVATE_KEY }, ["gaudi-pd:sshPrivateKey"]);
       const targeted = run.resources.filter((x) => x.urn === m[1]);
-      assert.deepEqual(targeted.map((x) => [x.type, x.name]), [[REMOTE_COMMAND_TYPE, serveName(PROGRAM_CLUSTER, "decode-0")]]);
+      assert.deepEqual(
+        targeted.map((x) => [x.type, x.name]),
+        [[REMOTE_COMMAND_TYPE, serveName(PROGRAM_CLUSTER, "decode-0")]],
+      );
 
       // What that replace does (deleteBeforeReplace: delete, then create) brings the node back.
       const del = await th.ssh(hostOf("decode-0"), scriptCommands(plan.topology.stateDir, "decode-0").delete);

@@ -52,12 +52,15 @@ test("rows: every planned instance and the router; unreachable hosts are unknown
     ["router router", { kind: "not-installed" }],
   ]);
   const rows = statusRows(plan, answers);
-  assert.deepEqual(rows.map((r) => [r.service.host, r.service.key, r.service.port, r.verdict.kind, r.check]), [
-    ["prefill-0", "prefill-0", 8300, "healthy", "/health 200"],
-    ["prefill-0", "prefill-1", 8301, "down", "/health no answer"],
-    ["decode-0", "decode-0", 9300, "down", "-"],
-    ["router", "vllm-router", 9192, "down", "-"],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.service.host, r.service.key, r.service.port, r.verdict.kind, r.check]),
+    [
+      ["prefill-0", "prefill-0", 8300, "healthy", "/health 200"],
+      ["prefill-0", "prefill-1", 8301, "down", "/health no answer"],
+      ["decode-0", "decode-0", 9300, "down", "-"],
+      ["router", "vllm-router", 9192, "down", "-"],
+    ],
+  );
   assert.equal(rows[2].verdict.text, "unknown: root@h: Connection refused");
   assert.deepEqual(unitsToReplace(rows, answers), ["prefill-0", ROUTER_UNIT]);
 });
@@ -69,7 +72,10 @@ function shellWords(line: string): string[] {
   return r.stdout.split("\0").slice(0, -1);
 }
 
-for (const [stack, units] of [["multi-node", ["decode-1", "prefill-0", ROUTER_UNIT]], ["single-node", ["pd-0", ROUTER_UNIT]]] as const) {
+for (const [stack, units] of [
+  ["multi-node", ["decode-1", "prefill-0", ROUTER_UNIT]],
+  ["single-node", ["pd-0", ROUTER_UNIT]],
+] as const) {
   test(`${stack}: the replace command, as bash reads it, targets the URN the program registers for that unit's serve command`, async () => {
     const { config, secretKeys } = stackConfig(stack);
     const run = await runProgram(config, secretKeys);
@@ -86,8 +92,14 @@ for (const [stack, units] of [["multi-node", ["decode-1", "prefill-0", ROUTER_UN
 }
 
 test("a stack named org/project/stack keeps only its last part in the URN", () => {
-  assert.equal(serveCommandUrn("acme/gaudi-pd/prod", "gaudi-pd", "gaudi-pd", "decode-0"), serveCommandUrn("prod", "gaudi-pd", "gaudi-pd", "decode-0"));
-  assert.match(replaceCommand("acme/gaudi-pd/prod", "gaudi-pd", "gaudi-pd", "decode-0"), /^pulumi up --stack acme\/gaudi-pd\/prod --replace 'urn:pulumi:prod::/);
+  assert.equal(
+    serveCommandUrn("acme/gaudi-pd/prod", "gaudi-pd", "gaudi-pd", "decode-0"),
+    serveCommandUrn("prod", "gaudi-pd", "gaudi-pd", "decode-0"),
+  );
+  assert.match(
+    replaceCommand("acme/gaudi-pd/prod", "gaudi-pd", "gaudi-pd", "decode-0"),
+    /^pulumi up --stack acme\/gaudi-pd\/prod --replace 'urn:pulumi:prod::/,
+  );
 });
 
 test("hosts stack: logins from the config (per-host user and port, the bastion), the router's unit where it runs", () => {
@@ -100,7 +112,10 @@ test("hosts stack: logins from the config (per-host user and port, the bastion),
       kind: "hosts",
       sshUser: "gaudi",
       sshPort: 2222,
-      pd: [{ address: "203.0.113.1", user: "root" }, { address: "203.0.113.2", port: 22 }],
+      pd: [
+        { address: "203.0.113.1", user: "root" },
+        { address: "203.0.113.2", port: 22 },
+      ],
       bastion: { address: "198.51.100.9" },
     },
   });
@@ -113,15 +128,24 @@ test("hosts stack: logins from the config (per-host user and port, the bastion),
 
 test("aws stack: node addresses from the nodes output, the dedicated router's from routerUrl; a missing one is an error", () => {
   const { plan, topology } = planStack("multi-node");
-  const nodes = plan.nodes.map((n, k) => ({ role: n.roles[0], rank: n.rank, name: n.name, privateAddress: `10.0.0.${k}`, publicAddress: `198.51.100.${k}` }));
+  const nodes = plan.nodes.map((n, k) => ({
+    role: n.roles[0],
+    rank: n.rank,
+    name: n.name,
+    privateAddress: `10.0.0.${k}`,
+    publicAddress: `198.51.100.${k}`,
+  }));
   const hosts = hostsFromOutputs(plan, topology.infra as never, { nodes, routerUrl: "http://203.0.113.7:9192" });
-  assert.deepEqual(hosts.map((h) => [h.node, h.login.host, h.login.user, h.units.join(",")]), [
-    ["prefill-0", "198.51.100.0", "ubuntu", "prefill-0"],
-    ["prefill-1", "198.51.100.1", "ubuntu", "prefill-1"],
-    ["decode-0", "198.51.100.2", "ubuntu", "decode-0"],
-    ["decode-1", "198.51.100.3", "ubuntu", "decode-1"],
-    ["router", "203.0.113.7", "ubuntu", ROUTER_UNIT],
-  ]);
+  assert.deepEqual(
+    hosts.map((h) => [h.node, h.login.host, h.login.user, h.units.join(",")]),
+    [
+      ["prefill-0", "198.51.100.0", "ubuntu", "prefill-0"],
+      ["prefill-1", "198.51.100.1", "ubuntu", "prefill-1"],
+      ["decode-0", "198.51.100.2", "ubuntu", "decode-0"],
+      ["decode-1", "198.51.100.3", "ubuntu", "decode-1"],
+      ["router", "203.0.113.7", "ubuntu", ROUTER_UNIT],
+    ],
+  );
   assert.throws(
     () => hostsFromOutputs(plan, topology.infra as never, { nodes: nodes.slice(1) }),
     (e: CliError) => /no address for prefill-0, router/.test(e.problems.join("\n")),
@@ -143,7 +167,10 @@ test("aws stack: the outputs come from `pulumi --cwd <project> stack output --js
   process.env.PATH = `${dir}:${saved}`;
   try {
     const hosts = await stackHosts("multi-node", plan, dir);
-    assert.deepEqual(hosts.map((h) => h.login.host), ["198.51.100.0", "198.51.100.1", "198.51.100.2", "198.51.100.3", "203.0.113.7"]);
+    assert.deepEqual(
+      hosts.map((h) => h.login.host),
+      ["198.51.100.0", "198.51.100.1", "198.51.100.2", "198.51.100.3", "203.0.113.7"],
+    );
     await assert.rejects(stackHosts("multi-node", plan, path.join(dir, "elsewhere")), (e: CliError) => {
       assert.equal(e.exitCode, 1);
       assert.match(e.problems.join("\n"), /^--stack: pulumi stack output --json --stack multi-node failed \(exit 255\): error: no stack named/);

@@ -24,7 +24,10 @@ test("hosts stack: only commands, on the listed machines; node outputs from the 
   ]);
   assert.equal(r.outputs.routerUrl, "http://203.0.113.20:9192");
   const conn = connectionOf(r, "gaudi-pd-decode-1-serve");
-  assert.deepEqual({ host: conn.host, user: conn.user, port: conn.port, proxy: conn.proxy }, { host: "203.0.113.13", user: "ubuntu", port: 22, proxy: undefined });
+  assert.deepEqual(
+    { host: conn.host, user: conn.user, port: conn.port, proxy: conn.proxy },
+    { host: "203.0.113.13", user: "ubuntu", port: 22, proxy: undefined },
+  );
   assert.equal(connectionOf(r, "gaudi-pd-router-serve").host, "203.0.113.20");
   const script = reveal(named(r, "gaudi-pd-decode-1-serve").inputs.stdin) as string;
   assert.match(script, /--data-parallel-address 192\.0\.2\.12\b/);
@@ -36,7 +39,11 @@ test("bastion: every connection goes through it as the connection's proxy, with 
   const r = await runProgram(config, secretKeys);
   for (const name of ["gaudi-pd-prefill-0-ready", "gaudi-pd-decode-1-serve", "gaudi-pd-router-serve", "gaudi-pd-decode-0-hf-token"]) {
     const conn = connectionOf(r, name);
-    assert.deepEqual(conn.proxy, { host: "bastion.example.net", user: "jump", port: 2222, privateKey: TEST_PRIVATE_KEY, dialErrorLimit: 10, perDialTimeout: 15 }, name);
+    assert.deepEqual(
+      conn.proxy,
+      { host: "bastion.example.net", user: "jump", port: 2222, privateKey: TEST_PRIVATE_KEY, dialErrorLimit: 10, perDialTimeout: 15 },
+      name,
+    );
   }
 });
 
@@ -46,15 +53,27 @@ test("per-host user and port override the infra's; a host without a private addr
     withInfra({
       sshUser: "gaudi",
       sshPort: 2200,
-      decode: [{ address: "203.0.113.12", privateAddress: "192.0.2.12" }, { address: "192.0.2.13", user: "root", port: 22 }],
+      decode: [
+        { address: "203.0.113.12", privateAddress: "192.0.2.12" },
+        { address: "192.0.2.13", user: "root", port: 22 },
+      ],
     }),
   );
   const r = await runProgram(config, secretKeys);
   assert.deepEqual(
     [connectionOf(r, "gaudi-pd-decode-0-serve"), connectionOf(r, "gaudi-pd-decode-1-serve")].map((c) => [c.host, c.user, c.port]),
-    [["203.0.113.12", "gaudi", 2200], ["192.0.2.13", "root", 22]],
+    [
+      ["203.0.113.12", "gaudi", 2200],
+      ["192.0.2.13", "root", 22],
+    ],
   );
-  assert.deepEqual((r.outputs.nodes as HostInfo[])[3], { role: "decode", rank: 1, name: "decode-1", privateAddress: "192.0.2.13", publicAddress: "192.0.2.13" });
+  assert.deepEqual((r.outputs.nodes as HostInfo[])[3], {
+    role: "decode",
+    rank: 1,
+    name: "decode-1",
+    privateAddress: "192.0.2.13",
+    publicAddress: "192.0.2.13",
+  });
 });
 
 test("colocated hosts and a router on a node: pd hosts, no router host even when one is listed", async () => {
@@ -63,7 +82,12 @@ test("colocated hosts and a router on a node: pd hosts, no router host even when
     prefill: { nodes: 2, instancesPerNode: 4 },
     decode: { nodes: 2, instancesPerNode: 4 },
     router: { placement: "pd-1" },
-    infra: { kind: "hosts", pd: [{ address: "10.0.0.1" }, { address: "10.0.0.2" }], router: { address: "10.0.0.9" }, bastion: { address: "10.0.0.254" } },
+    infra: {
+      kind: "hosts",
+      pd: [{ address: "10.0.0.1" }, { address: "10.0.0.2" }],
+      router: { address: "10.0.0.9" },
+      bastion: { address: "10.0.0.254" },
+    },
   });
   let infos: HostInfo[] = [];
   let secret: boolean[] = [];
@@ -82,5 +106,8 @@ test("colocated hosts and a router on a node: pd hosts, no router host even when
 
 test("ExistingHosts refuses an AWS topology, GaudiNodes' job", () => {
   const topology = parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["10.0.0.0/8"] } });
-  assert.throws(() => new ExistingHosts("x", { plan: planCluster(topology), sshPrivateKey: "k" }), /infra\.kind: ExistingHosts needs "hosts", got "aws"/);
+  assert.throws(
+    () => new ExistingHosts("x", { plan: planCluster(topology), sshPrivateKey: "k" }),
+    /infra\.kind: ExistingHosts needs "hosts", got "aws"/,
+  );
 });

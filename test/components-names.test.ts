@@ -12,7 +12,11 @@ import { byType, Recorded, runMocked, stackConfig, TEST_HF_TOKEN, TEST_PRIVATE_K
 async function twoClusters(stack: string, names: readonly string[]) {
   const { config } = stackConfig(stack);
   return runMocked(() => {
-    const args = () => ({ topology: rawTopologyFromConfig(config), hfToken: pulumi.secret(TEST_HF_TOKEN), sshPrivateKey: pulumi.secret(TEST_PRIVATE_KEY) });
+    const args = () => ({
+      topology: rawTopologyFromConfig(config),
+      hfToken: pulumi.secret(TEST_HF_TOKEN),
+      sshPrivateKey: pulumi.secret(TEST_PRIVATE_KEY),
+    });
     const clusters = names.map((name) => new PdCluster(name, args()));
     return Object.fromEntries(clusters.map((c, k) => [`${names[k]}RouterUrl`, c.routerUrl]));
   });
@@ -32,7 +36,9 @@ for (const stack of ["multi-node", "hosts", "single-node"]) {
     assert.equal(east.length, west.length);
     assert.deepEqual(east.map((x) => x.name.replace(/^east/, "")).sort(), west.map((x) => x.name.replace(/^west/, "")).sort());
     for (const cluster of ["east", "west"]) {
-      const serves = byType(r, TYPES.command).filter((c) => c.name.startsWith(`${cluster}-`) && c.name.endsWith("-serve")).map((c) => c.name);
+      const serves = byType(r, TYPES.command)
+        .filter((c) => c.name.startsWith(`${cluster}-`) && c.name.endsWith("-serve"))
+        .map((c) => c.name);
       assert.ok(serves.includes(routerServeName(cluster)), serves.join(" "));
       assert.ok(serves.length >= 2, serves.join(" "));
     }

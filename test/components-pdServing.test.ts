@@ -26,10 +26,16 @@ test("decode-1's script: DP master at decode-0's private address, NIXL side chan
   const script = stdinOf(r, "gaudi-pd-decode-1-serve");
   const masters = [...script.matchAll(/--data-parallel-address (\S+)/g)].map((m) => m[1]);
   assert.equal(masters.length, 8);
-  assert.ok(masters.every((a) => a === ip("decode-0")), masters.join(" "));
+  assert.ok(
+    masters.every((a) => a === ip("decode-0")),
+    masters.join(" "),
+  );
   const sideHosts = [...script.matchAll(/VLLM_NIXL_SIDE_CHANNEL_HOST=(\S+)/g)].map((m) => m[1]);
   assert.equal(sideHosts.length, 8);
-  assert.ok(sideHosts.every((a) => a === ip("decode-1")), sideHosts.join(" "));
+  assert.ok(
+    sideHosts.every((a) => a === ip("decode-1")),
+    sideHosts.join(" "),
+  );
   assert.ok(!script.includes(ip("prefill-0")) && !script.includes(ip("prefill-1")), "a decode script names no prefill address");
   const prefill1 = stdinOf(r, "gaudi-pd-prefill-1-serve");
   assert.match(prefill1, new RegExp(`--data-parallel-address ${ip("prefill-0").replace(/\./g, "\\.")}\\b`));
@@ -49,7 +55,13 @@ test("the router's script lists every prefill and decode endpoint; endpoints and
     (r.outputs.nodes as { name: string }[]).map((n) => n.name),
     ["prefill-0", "prefill-1", "decode-0", "decode-1"],
   );
-  assert.deepEqual((r.outputs.nodes as object[])[3], { role: "decode", rank: 1, name: "decode-1", privateAddress: ip("decode-1"), publicAddress: mockAddresses("decode-1").publicIp });
+  assert.deepEqual((r.outputs.nodes as object[])[3], {
+    role: "decode",
+    rank: 1,
+    name: "decode-1",
+    privateAddress: ip("decode-1"),
+    publicAddress: mockAddresses("decode-1").publicIp,
+  });
 });
 
 test("commands: ready polls a booting host, the token goes first, serve carries its script and is replaced on change", async () => {
@@ -66,7 +78,10 @@ test("commands: ready polls a booting host, the token goes first, serve carries 
     assert.deepEqual({ create: token.inputs.create, delete: token.inputs.delete }, hfTokenCommands(stateDir));
     assert.equal(token.inputs.logging, "none");
     assert.deepEqual(token.dependsOn, [`gaudi-pd-${node}-ready`]);
-    assert.deepEqual(token.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
+    assert.deepEqual(
+      token.additionalSecretOutputs.filter((o) => o !== "connection"),
+      ["stdout", "stderr"],
+    );
 
     const serve = named(r, `gaudi-pd-${node}-serve`);
     assert.deepEqual({ create: serve.inputs.create, delete: serve.inputs.delete }, scriptCommands(stateDir, node));
@@ -80,7 +95,13 @@ test("commands: ready polls a booting host, the token goes first, serve carries 
   }
   const router = named(r, "gaudi-pd-router-serve");
   assert.deepEqual({ create: router.inputs.create, delete: router.inputs.delete }, scriptCommands(stateDir, "router"));
-  assert.deepEqual(router.dependsOn.sort(), ["gaudi-pd-decode-0-serve", "gaudi-pd-decode-1-serve", "gaudi-pd-prefill-0-serve", "gaudi-pd-prefill-1-serve", "gaudi-pd-router-ready"]);
+  assert.deepEqual(router.dependsOn.sort(), [
+    "gaudi-pd-decode-0-serve",
+    "gaudi-pd-decode-1-serve",
+    "gaudi-pd-prefill-0-serve",
+    "gaudi-pd-prefill-1-serve",
+    "gaudi-pd-router-ready",
+  ]);
   assert.equal(router.deleteBeforeReplace, true);
   assert.equal((reveal(router.inputs.connection) as { host: string }).host, mockAddresses("router").publicIp);
 });
@@ -113,7 +134,8 @@ test("without an HF token: no token command, serve gated on readiness alone", as
 test("decode-1's script does not change when a prefill address or a prefill setting changes", () => {
   const raw = rawOf("multi-node");
   const addresses = { "prefill-0": "10.1.0.10", "prefill-1": "10.1.0.11", "decode-0": "10.2.0.10", "decode-1": "10.2.0.11", router: "10.4.0.10" };
-  const render = (r: Record<string, unknown>, a: Record<string, string>) => renderNodeScript(bindAddresses(planCluster(parseTopology(r)), a), "decode-1");
+  const render = (r: Record<string, unknown>, a: Record<string, string>) =>
+    renderNodeScript(bindAddresses(planCluster(parseTopology(r)), a), "decode-1");
   const base = render(raw, addresses);
   assert.equal(render(raw, { ...addresses, "prefill-0": "10.1.9.99" }), base);
   const prefillChanged = { ...raw, prefill: { ...(raw.prefill as object), maxNumSeqs: 64 } };
@@ -138,7 +160,10 @@ test("the verify step runs last on the router host, carries the bound plan's che
   const bound = planCluster(parseTopology(rawOf("multi-node")), { addresses: Object.fromEntries(names.map((n) => [n, ip(n)])) });
   assert.equal(stdinOf(r, "gaudi-pd-verify"), renderVerifyScript(bound));
   const sha = (text: string) => createHash("sha256").update(text).digest("hex");
-  assert.deepEqual(verify.inputs.triggers, names.map((n) => sha(stdinOf(r, `gaudi-pd-${n}-serve`))));
+  assert.deepEqual(
+    verify.inputs.triggers,
+    names.map((n) => sha(stdinOf(r, `gaudi-pd-${n}-serve`))),
+  );
 });
 
 test("verify: false registers no verify step; the metrics URLs are outputs and the router's Prometheus binds its private address", async () => {
@@ -147,7 +172,10 @@ test("verify: false registers no verify step; the metrics URLs are outputs and t
   const r = await run("multi-node");
   const metrics = r.outputs.metricsUrls as { router: string; prefill: string[]; decode: string[] };
   assert.equal(metrics.router, `http://${ip("router")}:29000/metrics`);
-  assert.deepEqual(metrics.decode, (r.outputs.endpoints as { decode: string[] }).decode.map((u) => `${u}/metrics`));
+  assert.deepEqual(
+    metrics.decode,
+    (r.outputs.endpoints as { decode: string[] }).decode.map((u) => `${u}/metrics`),
+  );
   assert.equal(metrics.prefill.length, 16);
   assert.match(stdinOf(r, "gaudi-pd-router-serve"), new RegExp(`--prometheus-host ${ip("router").replace(/\./g, "\\.")} `));
   const pinned = await run("multi-node", (c) => (c["gaudi-pd:router"] = { metricsBindAddress: "0.0.0.0" }));

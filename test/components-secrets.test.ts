@@ -5,7 +5,18 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { PdCluster } from "../components/pdCluster";
 import { rawTopologyFromConfig } from "../components/stackConfig";
-import { byType, isSecretValue, plainStrings, reveal, runMocked, runProgram, stackConfig, TEST_HF_TOKEN, TEST_PRIVATE_KEY, TYPES } from "./helpers/pulumiMocks";
+import {
+  byType,
+  isSecretValue,
+  plainStrings,
+  reveal,
+  runMocked,
+  runProgram,
+  stackConfig,
+  TEST_HF_TOKEN,
+  TEST_PRIVATE_KEY,
+  TYPES,
+} from "./helpers/pulumiMocks";
 
 /** Telling fragments: a secret leaks if any of them shows up in plain text. */
 const FRAGMENTS = [TEST_HF_TOKEN, TEST_HF_TOKEN.slice(3, 20), TEST_PRIVATE_KEY.split("\n")[1], "BEGIN OPENSSH PRIVATE KEY"];
@@ -34,7 +45,8 @@ for (const stack of ["single-node", "multi-node", "hosts"]) {
       assert.ok(isSecretValue(t.inputs.stdin), `${t.name}: stdin is a secret`);
       assert.equal(reveal(t.inputs.stdin), `HF_TOKEN=${TEST_HF_TOKEN}\n`);
     }
-    for (const c of serves) assert.ok((c.inputs.stdin as string).includes("hf-token.env"), `${c.name}: the script reads the token from its file on the host`);
+    for (const c of serves)
+      assert.ok((c.inputs.stdin as string).includes("hf-token.env"), `${c.name}: the script reads the token from its file on the host`);
   });
 }
 
@@ -74,7 +86,13 @@ test("a Pulumi secret in the topology (an env value) makes every script it reach
     assert.ok(isSecretValue(c.inputs.stdin), `${c.name}: stdin is a secret`);
     assert.ok((reveal(c.inputs.stdin) as string).length > 0);
   }
-  for (const res of r.resources) assert.ok(!plainStrings(res.inputs).some((s) => s.includes(SECRET_ENV)), `${res.type} ${res.name}: the value is never plain`);
+  for (const res of r.resources)
+    assert.ok(!plainStrings(res.inputs).some((s) => s.includes(SECRET_ENV)), `${res.type} ${res.name}: the value is never plain`);
   const plain = await runProgram(config, secretKeys);
-  assert.ok(byType(plain, TYPES.command).filter((c) => c.name.endsWith("-serve")).every((c) => !isSecretValue(c.inputs.stdin)), "without a secret key, scripts stay readable in diffs");
+  assert.ok(
+    byType(plain, TYPES.command)
+      .filter((c) => c.name.endsWith("-serve"))
+      .every((c) => !isSecretValue(c.inputs.stdin)),
+    "without a secret key, scripts stay readable in diffs",
+  );
 });

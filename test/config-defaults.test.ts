@@ -9,7 +9,8 @@ import { LAUNCH_FLAGS } from "../cli/launchFlags";
 import { parseTopology, TOPOLOGY_KEYS } from "../components/topology";
 
 const DEFAULTS = parseTopology({});
-const declared = (yaml.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> }).config;
+const declared = (yaml.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> })
+  .config;
 
 test("Pulumi.yaml's defaults are the schema's: setting any of them changes nothing", () => {
   const withDefaults = Object.entries(declared).filter(([k, d]) => TOPOLOGY_KEYS.includes(k) && "default" in d);

@@ -13,7 +13,16 @@ import { completionRequest, generatedText, post } from "../sim/completionClient"
 import { planCluster } from "../components/plan";
 import { parseTopology } from "../components/topology";
 import { rawTopologyFromConfig } from "../components/stackConfig";
-import { instanceService, PROGRAM_CLUSTER, ROUTER_UNIT, serveName, servingCommandUrn, systemdUnit, unitStateDir } from "../components/names";
+import {
+  instanceService,
+  PROGRAM_CLUSTER,
+  ROUTER_UNIT,
+  serveName,
+  servingCommandUrn,
+  systemdUnit,
+  unitStateDir,
+  verifyName,
+} from "../components/names";
 import { shellQuote } from "../components/render/shellQuote";
 import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
 import { deploymentLeftovers, listenerPid } from "./harness/hostState";
@@ -39,6 +48,8 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
   let work: string;
   let project: string;
   let sshKey: string;
+  /** How many resources the stack has once deployed. */
+  let total = 0;
   /** Every engine command run, with its output, for the no-warning check and the logs kept on failure. */
   const transcript: { args: string[]; r: RunResult; ms: number }[] = [];
   let failed = false;
@@ -74,7 +85,9 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
   /** The plan the stack's config gives, with the test hosts' addresses. */
   function plan() {
     const config = (yaml.load(fs.readFileSync(stackFile(), "utf8")) as { config: Record<string, unknown> }).config;
-    return planCluster(parseTopology(rawTopologyFromConfig(config)), { addresses: Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address])) });
+    return planCluster(parseTopology(rawTopologyFromConfig(config)), {
+      addresses: Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address])),
+    });
   }
 
   /** The last update's resource changes, as `pulumi stack history` records them. */
@@ -86,7 +99,11 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
 
   /** One short completion through the router. */
   const ask = (k: number, timeoutMs = 10_000) =>
-    post(`http://${hosts.host(hostOf("router")).address}:${ROUTER_PORT}/v1/completions`, completionRequest("completions", MODEL, `engine ${k}`, false).body, timeoutMs);
+    post(
+      `http://${hosts.host(hostOf("router")).address}:${ROUTER_PORT}/v1/completions`,
+      completionRequest("completions", MODEL, `engine ${k}`, false).body,
+      timeoutMs,
+    );
 
   /** Pids listening on every prefill instance's port and the router's. */
   async function prefillAndRouterPids(): Promise<Record<string, number | null>> {
@@ -125,7 +142,13 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
           "gaudi-pd:prefill": { nodes: 2, instancesPerNode: 2, dpSize: 4 },
           "gaudi-pd:decode": { nodes: 2, instancesPerNode: 2, dpSize: 4 },
           "gaudi-pd:router": { port: ROUTER_PORT },
-          "gaudi-pd:infra": { kind: "hosts", sshUser: "root", prefill: [a("prefill-0"), a("prefill-1")], decode: [a("decode-0"), a("decode-1")], router: a("router") },
+          "gaudi-pd:infra": {
+            kind: "hosts",
+            sshUser: "root",
+            prefill: [a("prefill-0"), a("prefill-1")],
+            decode: [a("decode-0"), a("decode-1")],
+            router: a("router"),
+          },
         },
       }),
     );
@@ -134,7 +157,10 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     const init = await pulumi("stack", "init", STACK, "--secrets-provider", "passphrase");
     assert.equal(init.code, 0, show(init));
     sshKey = fs.readFileSync(hosts.keyPath, "utf8");
-    const set = await run(install.cli!, ["--cwd", project, "config", "set", "--secret", "gaudi-pd:sshPrivateKey", "--stack", STACK], { env: env(), stdin: sshKey });
+    const set = await run(install.cli!, ["--cwd", project, "config", "set", "--secret", "gaudi-pd:sshPrivateKey", "--stack", STACK], {
+      env: env(),
+      stdin: sshKey,
+    });
     assert.equal(set.code, 0, show(set));
   });
 
@@ -164,14 +190,25 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     const changes = await lastChanges();
     console.log(`# up: ${JSON.stringify(changes)}`);
     assert.ok((changes.create ?? 0) > 0 && Object.keys(changes).every((k) => k === "create"), JSON.stringify(changes));
+    total = changes.create;
     for (const node of NODES) {
       const mode = await hosts.ssh(hostOf(node), `cat ${unitStateDir(HOST_STATE_DIR, node === "router" ? ROUTER_UNIT : node)}/mode`);
       assert.equal(mode.stdout.trim(), "systemd", `${node} runs under systemd: ${mode.output}`);
     }
     // The key reaches every connection, yet neither the state nor the stack file holds it in the clear.
     const keyLine = sshKey.split("\n")[1];
-    const stored = [stackFile(), ...fs.readdirSync(path.join(work, "state"), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name))];
-    assert.deepEqual(stored.filter((f) => fs.readFileSync(f, "utf8").includes(keyLine)), [], "files holding the SSH key in the clear");
+    const stored = [
+      stackFile(),
+      ...fs
+        .readdirSync(path.join(work, "state"), { recursive: true, withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => path.join(d.parentPath, d.name)),
+    ];
+    assert.deepEqual(
+      stored.filter((f) => fs.readFileSync(f, "utf8").includes(keyLine)),
+      [],
+      "files holding the SSH key in the clear",
+    );
     for (let k = 0; k < 8; k++) {
       const c = await ask(k);
       assert.equal(c.status, 200, c.text);
@@ -193,12 +230,18 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     assert.equal(preview.code, 0, show(preview));
     const steps = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps;
     const changed = steps.filter((s) => s.op !== "same");
-    const decodeServes = ["decode-0", "decode-1"].map((n) => servingCommandUrn(STACK, PROJECT, serveName(PROGRAM_CLUSTER, n)));
-    assert.deepEqual([...new Set(changed.map((s) => s.urn))].sort(), decodeServes, "only the decode serve commands change");
+    // The decode serve commands, and the verify step that re-runs whenever a serve command changes.
+    const expected = [...["decode-0", "decode-1"].map((n) => serveName(PROGRAM_CLUSTER, n)), verifyName(PROGRAM_CLUSTER)].map((n) =>
+      servingCommandUrn(STACK, PROJECT, n),
+    );
+    assert.deepEqual([...new Set(changed.map((s) => s.urn))].sort(), expected.sort(), "only the decode serve commands change (and verify re-runs)");
     for (const s of changed) assert.match(s.op, /^(replace|create-replacement|delete-replaced)$/, `${s.urn}: ${s.op}`);
 
     const before = await prefillAndRouterPids();
-    assert.ok(Object.values(before).every((p) => p !== null), `everything listens before the change: ${JSON.stringify(before)}`);
+    assert.ok(
+      Object.values(before).every((p) => p !== null),
+      `everything listens before the change: ${JSON.stringify(before)}`,
+    );
     // Requests one after another through the whole update: the failures' span is the decode outage.
     const samples: { start: number; end: number; status: number }[] = [];
     let updating = true;
@@ -216,7 +259,7 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     assert.equal(r.code, 0, show(r));
     const changes = await lastChanges();
     console.log(`# decode change: ${JSON.stringify(changes)}`);
-    assert.equal(changes.replace, 2, JSON.stringify(changes));
+    assert.deepEqual(changes, { replace: 3, same: total - 3 }, JSON.stringify(changes));
     assert.deepEqual(await prefillAndRouterPids(), before, "prefill instances and the router keep their pids");
 
     const bad = samples.filter((s) => s.status !== 200);
@@ -228,6 +271,33 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     );
     assert.equal(samples.at(-1)!.status, 200, "the router serves again once up returns");
     const c = await ask(2000);
+    assert.equal(c.status, 200, c.text);
+  });
+
+  step("a decode instance that answers without pulling KV makes pulumi up fail naming it; the fix makes it succeed", async () => {
+    const victim = plan().instances.find((i) => i.node === "decode-0" && i.instance === 1)!;
+    const decode = (c: Record<string, any>) => c["gaudi-pd:decode"] as Record<string, unknown>;
+    // The stand-in's fault knob: the decode instance on this port serves without pulling KV (the silent fallback).
+    editConfig((c) => (c["gaudi-pd:decode"] = { ...decode(c), env: { VLLM_SIM_SKIP_KV_PULL: String(victim.port) } }));
+    const failed = await pulumi("up", "--yes", "--stack", STACK);
+    assert.notEqual(failed.code, 0, show(failed));
+    const findings = failed.output.match(/verify: FAILED: [^\n]*/g) ?? [];
+    assert.deepEqual(
+      [...new Set(findings.map((f) => f.replace(/ decoded \d+ /, " decoded N ")))],
+      [
+        "verify: FAILED: decode-0 instance 1 decoded N request(s) with no KV transfer: requests fell back to decode-only; check VLLM_NIXL_SIDE_CHANNEL_HOST and the prefill side channel",
+      ],
+      failed.output,
+    );
+    editConfig((c) => {
+      const withoutKnob = { ...decode(c) };
+      delete withoutKnob.env;
+      c["gaudi-pd:decode"] = withoutKnob;
+    });
+    const fixed = await pulumi("up", "--yes", "--stack", STACK);
+    assert.equal(fixed.code, 0, show(fixed));
+    console.log(`# fallback fixed: ${JSON.stringify(await lastChanges())}`);
+    const c = await ask(4000);
     assert.equal(c.status, 200, c.text);
   });
 
@@ -253,47 +323,63 @@ describe("the real Pulumi engine deploys a hosts stack to test hosts", { skip: m
     }
   });
 
-  step("an instance killed for good: gaudi-pd status prints the replace, which run as printed replaces exactly its node's serve command", async () => {
-    // decode-1 instance 1 (DP rank 3), SIGKILLed whenever systemd brings it back until it hits its start limit.
-    // Its DP group mates restart once when the group breaks and then wait for it: only decode-1 is down.
-    const unit = `${systemdUnit("decode-1")}@${instanceService("decode", 1)}.service`;
-    const kill = await hosts.ssh(
-      hostOf("decode-1"),
-      `for t in $(seq 300); do s=$(systemctl show -p ActiveState --value ${unit}); [ "$s" = failed ] && exit 0; ` +
-        `[ "$s" = active ] && systemctl kill -s KILL ${unit}; sleep 0.1; done; exit 1`,
-    );
-    assert.equal(kill.code, 0, `${unit} did not reach its start limit: ${kill.output}`);
-    const status = () =>
-      runCli(["status", "--stack", STACK, "--stacks-dir", path.join(project, "stacks"), "--ssh-key-file", hosts.keyPath, "--known-hosts", path.join(work, "known_hosts")]);
-    const r = status();
-    console.log(r.stdout.replace(/^/gm, "# status: "));
-    assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
-    assert.match(r.stdout, /^decode-1 +decode-1 +9309 +down \(gave up or was killed/m, r.stdout);
-    const printed = r.stdout.split("\n").filter((l) => l.trim().startsWith("pulumi ")).map((l) => l.trim());
-    assert.equal(printed.length, 1, `one replace command, for decode-1:\n${r.stdout}`);
+  step(
+    "an instance killed for good: gaudi-pd status prints the replace, which run as printed replaces exactly its node's serve command",
+    async () => {
+      // decode-1 instance 1 (DP rank 3), SIGKILLed whenever systemd brings it back until it hits its start limit.
+      // Its DP group mates restart once when the group breaks and then wait for it: only decode-1 is down.
+      const unit = `${systemdUnit("decode-1")}@${instanceService("decode", 1)}.service`;
+      const kill = await hosts.ssh(
+        hostOf("decode-1"),
+        `for t in $(seq 300); do s=$(systemctl show -p ActiveState --value ${unit}); [ "$s" = failed ] && exit 0; ` +
+          `[ "$s" = active ] && systemctl kill -s KILL ${unit}; sleep 0.1; done; exit 1`,
+      );
+      assert.equal(kill.code, 0, `${unit} did not reach its start limit: ${kill.output}`);
+      const status = () =>
+        runCli([
+          "status",
+          "--stack",
+          STACK,
+          "--stacks-dir",
+          path.join(project, "stacks"),
+          "--ssh-key-file",
+          hosts.keyPath,
+          "--known-hosts",
+          path.join(work, "known_hosts"),
+        ]);
+      const r = status();
+      console.log(r.stdout.replace(/^/gm, "# status: "));
+      assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /^decode-1 +decode-1 +9309 +down \(gave up or was killed/m, r.stdout);
+      const printed = r.stdout
+        .split("\n")
+        .filter((l) => l.trim().startsWith("pulumi "))
+        .map((l) => l.trim());
+      assert.equal(printed.length, 1, `one replace command, for decode-1:\n${r.stdout}`);
 
-    const before = await prefillAndRouterPids();
-    const t0 = Date.now();
-    // As printed: through a shell, from the project, confirmed by the environment rather than an added --yes.
-    const replaced = await run("sh", ["-c", `cd ${shellQuote(project)} && ${printed[0]}`], {
-      env: { ...env(), PATH: `${path.dirname(install.cli!)}:${process.env.PATH}`, PULUMI_SKIP_CONFIRMATIONS: "true" },
-      timeoutMs: 600_000,
-    });
-    transcript.push({ args: [printed[0]], r: replaced, ms: Date.now() - t0 });
-    console.log(`# ${printed[0]}: exit ${replaced.code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    assert.equal(replaced.code, 0, show(replaced));
-    const changes = await lastChanges();
-    console.log(`# replace: ${JSON.stringify(changes)}`);
-    assert.deepEqual(changes, { replace: 1, same: 13 }, JSON.stringify(changes));
-    const urn = servingCommandUrn(STACK, PROJECT, serveName(PROGRAM_CLUSTER, "decode-1"));
-    assert.match(replaced.output, new RegExp(` ${serveName(PROGRAM_CLUSTER, "decode-1")} replaced `), replaced.output);
-    assert.ok(printed[0].includes(urn), `${printed[0]} targets ${urn}`);
-    assert.deepEqual(await prefillAndRouterPids(), before, "prefill instances and the router keep their pids");
-    const healed = status();
-    assert.equal(healed.code, 0, `${healed.stdout}${healed.stderr}`);
-    const c = await ask(3000);
-    assert.equal(c.status, 200, c.text);
-  });
+      const before = await prefillAndRouterPids();
+      const t0 = Date.now();
+      // As printed: through a shell, from the project, confirmed by the environment rather than an added --yes.
+      const replaced = await run("sh", ["-c", `cd ${shellQuote(project)} && ${printed[0]}`], {
+        env: { ...env(), PATH: `${path.dirname(install.cli!)}:${process.env.PATH}`, PULUMI_SKIP_CONFIRMATIONS: "true" },
+        timeoutMs: 600_000,
+      });
+      transcript.push({ args: [printed[0]], r: replaced, ms: Date.now() - t0 });
+      console.log(`# ${printed[0]}: exit ${replaced.code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      assert.equal(replaced.code, 0, show(replaced));
+      const changes = await lastChanges();
+      console.log(`# replace: ${JSON.stringify(changes)}`);
+      assert.deepEqual(changes, { replace: 1, same: total - 1 }, JSON.stringify(changes));
+      const urn = servingCommandUrn(STACK, PROJECT, serveName(PROGRAM_CLUSTER, "decode-1"));
+      assert.match(replaced.output, new RegExp(` ${serveName(PROGRAM_CLUSTER, "decode-1")} replaced `), replaced.output);
+      assert.ok(printed[0].includes(urn), `${printed[0]} targets ${urn}`);
+      assert.deepEqual(await prefillAndRouterPids(), before, "prefill instances and the router keep their pids");
+      const healed = status();
+      assert.equal(healed.code, 0, `${healed.stdout}${healed.stderr}`);
+      const c = await ask(3000);
+      assert.equal(c.status, 200, c.text);
+    },
+  );
 
   step("pulumi destroy leaves nothing of gaudi-pd on the hosts but its logs", async () => {
     const r = await pulumi("destroy", "--yes", "--stack", STACK);

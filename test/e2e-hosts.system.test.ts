@@ -4,51 +4,31 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bindAddresses, ClusterPlan, InstancePlan, planCluster } from "../components/plan";
+import { bindAddresses, ClusterPlan, InstancePlan } from "../components/plan";
 import { scriptPath } from "../components/names";
 import { scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
-import { parseTopology } from "../components/topology";
 import { STAND_IN } from "../sim/standIn";
 import { completionRequest, type Endpoint, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
 import { RunResult } from "../cli/processes";
-import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
+import { HOST_STATE_DIR, sleep, TestHosts } from "./harness/testHosts";
+import { addressesOf, dpClusterPlan, hostOf, TEST_MODEL, TEST_ROUTER_PORT } from "./harness/testHostCluster";
 import { assertHostsClean, Baseline, listenerPid, listeners, strangers, takeBaseline } from "./harness/hostState";
 
 const REPO = path.resolve(__dirname, "..");
 /** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
 const NODES = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"] as const;
-const hostOf = (node: string) => `${PREFIX}${node}`;
-const MODEL = "ibm-research/PowerMoE-3b";
-const ROUTER_PORT = 9192;
+const MODEL = TEST_MODEL;
+const ROUTER_PORT = TEST_ROUTER_PORT;
 
 let hosts: TestHosts;
 let baseline: Baseline;
 
-function addresses(): Record<string, string> {
-  return Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address]));
-}
+const addresses = () => addressesOf(hosts, NODES);
 
-function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan {
-  const a = addresses();
-  const topology = parseTopology({
-    model: MODEL,
-    vllmCommand: "vllm",
-    healthTimeoutSecs: extra.healthTimeoutSecs,
-    prefill: { nodes: 2, instancesPerNode: 2, dpSize: 4 },
-    decode: { nodes: 2, instancesPerNode: 2, dpSize: 4, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
-    router: { port: ROUTER_PORT },
-    infra: {
-      kind: "hosts",
-      sshUser: "root",
-      prefill: [{ address: a["prefill-0"] }, { address: a["prefill-1"] }],
-      decode: [{ address: a["decode-0"] }, { address: a["decode-1"] }],
-      router: { address: a.router },
-    },
-  });
-  return planCluster(topology, { addresses: a });
-}
+const planFor = (extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan =>
+  dpClusterPlan(addresses(), { nodesPerRole: 2, ...extra });
 
 /** One node's create, as remote.Command runs it: the script on stdin, bounded a little past the script's own timeout. */
 function create(plan: ClusterPlan, node: string, script: string): Promise<RunResult> {
@@ -103,7 +83,11 @@ test("every node comes up over SSH with install start wait, all nodes at once, t
     assert.ok(fs.existsSync(path.join(hosts.host(host).stateDir, `${node.name}.sh`)), `${scriptPath(HOST_STATE_DIR, node.name)} kept on ${host}`);
     // Each instance listens on its own host, at its planned port (and the checks delete relies on see it).
     const bound = await listeners(hosts, host);
-    for (const i of node.instances) assert.ok(bound.some((l) => l.includes(`:${i.port} `)), `${host} does not listen on ${i.port}:\n${bound.join("\n")}`);
+    for (const i of node.instances)
+      assert.ok(
+        bound.some((l) => l.includes(`:${i.port} `)),
+        `${host} does not listen on ${i.port}:\n${bound.join("\n")}`,
+      );
     assert.ok((await strangers(hosts, baseline, host)).length >= node.instances.length, `${host} runs no instance processes`);
   }
 });
@@ -124,7 +108,12 @@ async function request(plan: ClusterPlan, kind: Endpoint, stream: boolean, k: nu
 test("requests through the router: completions and chat, streamed and not, each prefilled and decoded by the right roles", async () => {
   const plan = plan1();
   const seen = { prefill: new Set<string>(), decode: new Set<string>() };
-  const kinds = [["completions", false], ["completions", true], ["chat", false], ["chat", true]] as const;
+  const kinds = [
+    ["completions", false],
+    ["completions", true],
+    ["chat", false],
+    ["chat", true],
+  ] as const;
   for (let batch = 0; batch < 5; batch++) {
     const served = await Promise.all(kinds.map(([kind, stream], j) => request(plan, kind, stream, batch * 4 + j)));
     for (const s of served) {
@@ -165,7 +154,12 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
   assert.ok(restarted && restarted !== killed, `${victim.node} instance ${victim.instance} (pid ${killed}) was not restarted within 30 s`);
   statuses.forEach((r, k) => assert.equal(r.code, 0, show(`status on ${prefillNodes[k]} 30 s after the kill`, r)));
   console.log(`# ${victim.node} instance ${victim.instance} killed; every prefill instance healthy again after ${Date.now() - t0} ms`);
-  const kinds = [["completions", false], ["completions", true], ["chat", false], ["chat", true]] as const;
+  const kinds = [
+    ["completions", false],
+    ["completions", true],
+    ["chat", false],
+    ["chat", true],
+  ] as const;
   await Promise.all(kinds.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
 });
 
@@ -187,7 +181,11 @@ test("an instance that crashes at startup makes wait fail, naming it and showing
   console.log(`# crashing decode group: wait failed after ${Date.now() - t0} ms`);
   const [groupMate, victimNode] = results;
   assert.notEqual(groupMate.code, 0, `decode-0 cannot be healthy without DP rank ${victim.dpRank}: ${show("create on decode-0", groupMate)}`);
-  assert.match(groupMate.stderr, new RegExp(`missing ranks ${victim.dpRank}\\b`), `decode-0's log tail points at the missing rank:\n${groupMate.stderr}`);
+  assert.match(
+    groupMate.stderr,
+    new RegExp(`missing ranks ${victim.dpRank}\\b`),
+    `decode-0's log tail points at the missing rank:\n${groupMate.stderr}`,
+  );
   assert.notEqual(victimNode.code, 0, show("create on decode-1", victimNode));
   assert.match(victimNode.stderr, new RegExp(`FAILED: .*decode.* instance 1 .*port ${victim.port}`), show("create on decode-1", victimNode));
   assert.match(victimNode.stderr, /VLLM_SIM_CRASH_AT_STARTUP/, `the log tail shows the stand-in's crash:\n${victimNode.stderr}`);

@@ -52,7 +52,9 @@ test("hosts reach each other but nothing outside the test network", async () => 
 });
 
 test("stdin reaches the remote command and PATH finds the stand-ins", async () => {
-  const r = await hosts.ssh(hosts.hosts[0].name, "cat; command -v vllm || echo 'no vllm'; command -v vllm-router || echo 'no vllm-router'", { stdin: "from-stdin\n" });
+  const r = await hosts.ssh(hosts.hosts[0].name, "cat; command -v vllm || echo 'no vllm'; command -v vllm-router || echo 'no vllm-router'", {
+    stdin: "from-stdin\n",
+  });
   assert.equal(r.code, 0, r.stderr);
   const [echoed, vllm, router] = r.stdout.trim().split("\n");
   assert.equal(echoed, "from-stdin");
@@ -97,13 +99,23 @@ test("systemd hosts left behind are removed too: their cgroups, overlay mounts a
   const abandoned = `${PREFIX}gone-sd`;
   const up = await run(path.join(REPO, "scripts", "test-hosts.sh"), ["up", "--systemd", abandoned]);
   assert.equal(up.code, 0, up.stderr);
-  const groups = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"].map((h) => path.join(h, abandoned)).filter((g) => fs.existsSync(g));
+  const groups = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+    .map((h) => path.join(h, abandoned))
+    .filter((g) => fs.existsSync(g));
   assert.ok(groups.length > 0, "the host runs in a cgroup of its own");
-  const mounted = () => fs.readFileSync("/proc/self/mounts", "utf8").split("\n").filter((l) => l.includes(`/${abandoned}/root `));
+  const mounted = () =>
+    fs
+      .readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .filter((l) => l.includes(`/${abandoned}/root `));
   assert.equal(mounted().length, 1, "the host's overlay is mounted");
   const next = await TestHosts.start([`${PREFIX}next`], REPO);
   try {
-    assert.deepEqual(groups.filter((g) => fs.existsSync(g)), [], "cgroups removed");
+    assert.deepEqual(
+      groups.filter((g) => fs.existsSync(g)),
+      [],
+      "cgroups removed",
+    );
     assert.deepEqual(mounted(), [], "overlay unmounted");
     assert.doesNotMatch((await run("ip", ["netns", "list"])).stdout, new RegExp(`^${abandoned}\\b`, "m"));
   } finally {

@@ -37,7 +37,13 @@ test("an AWS stack on dl1 previews with a warning naming the type and why; a hos
   const warned = await warningsOf("multi-node");
   const gaudi1 = warned.filter((w) => w.includes("first-generation Gaudi"));
   assert.equal(gaudi1.length, 1, warned.join("\n"));
-  assert.match(gaudi1[0], /gaudi-pd: the serving nodes' instance type dl1\.24xlarge carries first-generation Gaudi, which vllm-gaudi does not support \(Gaudi 2 and 3 only\)/);
+  assert.match(
+    gaudi1[0],
+    /gaudi-pd: the serving nodes' instance type dl1\.24xlarge carries first-generation Gaudi, which vllm-gaudi does not support \(Gaudi 2 and 3 only\)/,
+  );
   assert.match(gaudi1[0], /infra\.kind: hosts/);
-  assert.deepEqual((await warningsOf("hosts")).filter((w) => w.includes("first-generation Gaudi")), []);
+  assert.deepEqual(
+    (await warningsOf("hosts")).filter((w) => w.includes("first-generation Gaudi")),
+    [],
+  );
 });

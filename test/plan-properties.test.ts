@@ -26,17 +26,21 @@ const roleArb = (maxHpus: number) =>
     .filter((r) => r.nixl.sideChannelLayout === "perEngine" || r.tpSize <= 2);
 
 const topologyArb = fc.oneof(
-  fc.record({ prefill: roleArb(8), decode: roleArb(8), placement: fc.constantFrom("dedicated", "prefill-0", "decode-0") }).map(({ prefill, decode, placement }) => ({
-    prefill,
-    decode,
-    router: { placement },
-  })),
-  fc.record({ nodes: fc.integer({ min: 1, max: 3 }), p: fc.integer({ min: 1, max: 4 }), d: fc.integer({ min: 1, max: 4 }), dp: fc.boolean() }).map(({ nodes, p, d, dp }) => ({
-    colocate: true,
-    prefill: { nodes, instancesPerNode: p, dpSize: dp ? p * nodes : 1 },
-    decode: { nodes, instancesPerNode: d, dpSize: dp ? d * nodes : 1 },
-    router: { placement: "pd-0" },
-  })),
+  fc
+    .record({ prefill: roleArb(8), decode: roleArb(8), placement: fc.constantFrom("dedicated", "prefill-0", "decode-0") })
+    .map(({ prefill, decode, placement }) => ({
+      prefill,
+      decode,
+      router: { placement },
+    })),
+  fc
+    .record({ nodes: fc.integer({ min: 1, max: 3 }), p: fc.integer({ min: 1, max: 4 }), d: fc.integer({ min: 1, max: 4 }), dp: fc.boolean() })
+    .map(({ nodes, p, d, dp }) => ({
+      colocate: true,
+      prefill: { nodes, instancesPerNode: p, dpSize: dp ? p * nodes : 1 },
+      decode: { nodes, instancesPerNode: d, dpSize: dp ? d * nodes : 1 },
+      router: { placement: "pd-0" },
+    })),
 );
 
 /** Host ports held by each node, counted independently of plan.ts's own collision check. */
@@ -64,7 +68,11 @@ test("every random valid topology plans, and DP ranks of a role are exactly 0..d
         const dp = plan.topology[role].dpSize;
         const ranks = plan.instances.filter((i) => i.role === role).map((i) => i.dpRank);
         if (dp === 1) assert.ok(ranks.every((r) => r === null));
-        else assert.deepEqual([...ranks].sort((a, b) => a! - b!), Array.from({ length: dp }, (_, k) => k));
+        else
+          assert.deepEqual(
+            [...ranks].sort((a, b) => a! - b!),
+            Array.from({ length: dp }, (_, k) => k),
+          );
       }
     }),
     { numRuns: RUNS },

@@ -17,7 +17,14 @@ const connection = { host: "203.0.113.10", user: "ubuntu", port: 22, privateKey:
 const command = (name: string, props: object) => ({ type: REMOTE, name, props: { connection: secret(connection), ...props } });
 
 test("gaudi-pd's own command texts and a rendered node script pass; the token travels on stdin as a secret", async () => {
-  const plan = planCluster(parseTopology({ colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } }));
+  const plan = planCluster(
+    parseTopology({
+      colocate: true,
+      prefill: { instancesPerNode: 4, dpSize: 4 },
+      decode: { instancesPerNode: 4, dpSize: 4 },
+      router: { placement: "pd-0" },
+    }),
+  );
   const serve = scriptCommands("/var/lib/gaudi-pd", "pd-0");
   const token = hfTokenCommands("/var/lib/gaudi-pd");
   for (const r of [
@@ -45,18 +52,33 @@ test("a token, a key or an AWS key in a command text or environment is refused, 
     `pd-0-serve: environment.AWS_ACCESS_KEY_ID carries an AWS access key id; ${fix}`,
     `pd-0-serve: environment.HF_TOKEN carries an HF_TOKEN assignment with a literal value; ${fix}`,
   ]);
-  assert.ok(out.every((m) => !m.includes(TOKEN) && !m.includes("AKIAIOSFODNN7EXAMPLE")), "messages must not echo the secret");
+  assert.ok(
+    out.every((m) => !m.includes(TOKEN) && !m.includes("AKIAIOSFODNN7EXAMPLE")),
+    "messages must not echo the secret",
+  );
 });
 
 test("local commands are checked too; reading the token from a variable or file is not a literal", async () => {
   const local = { type: LOCAL, name: "fetch", props: { create: `HF_TOKEN=${TOKEN} huggingface-cli download m` } };
   assert.equal(messages(await validateResource(commandSecrets, local)).length, 2);
-  const reads = { type: LOCAL, name: "fetch", props: { create: 'HF_TOKEN="$(cat /run/secrets/hf)" huggingface-cli download m; export HF_TOKEN="$token"' } };
+  const reads = {
+    type: LOCAL,
+    name: "fetch",
+    props: { create: 'HF_TOKEN="$(cat /run/secrets/hf)" huggingface-cli download m; export HF_TOKEN="$token"' },
+  };
   assert.deepEqual(messages(await validateResource(commandSecrets, reads)), []);
 });
 
 test("remediation: a plain token on stdin and a plain SSH key (also the bastion's) become Pulumi secrets", async () => {
-  const plain = { type: REMOTE, name: "decode-0-hf-token", props: { create: "cat > f", stdin: `HF_TOKEN=${TOKEN}\n`, connection: { ...connection, proxy: { host: "198.51.100.1", user: "jump", privateKey: KEY } } } };
+  const plain = {
+    type: REMOTE,
+    name: "decode-0-hf-token",
+    props: {
+      create: "cat > f",
+      stdin: `HF_TOKEN=${TOKEN}\n`,
+      connection: { ...connection, proxy: { host: "198.51.100.1", user: "jump", privateKey: KEY } },
+    },
+  };
   const fixed = await remediateResource(commandSecrets, plain);
   assert.ok(fixed, "expected the remediation to change the resource");
   assert.ok(isWireSecret(fixed.stdin), "stdin must be a secret");
@@ -67,7 +89,11 @@ test("remediation: a plain token on stdin and a plain SSH key (also the bastion'
 });
 
 test("remediation leaves secrets, secret-free stdin and unknown values alone", async () => {
-  const alreadySecret = { type: REMOTE, name: "x", props: { stdin: secret(`HF_TOKEN=${TOKEN}`), connection: { ...connection, privateKey: secret(KEY) } } };
+  const alreadySecret = {
+    type: REMOTE,
+    name: "x",
+    props: { stdin: secret(`HF_TOKEN=${TOKEN}`), connection: { ...connection, privateKey: secret(KEY) } },
+  };
   assert.equal(await remediateResource(commandSecrets, alreadySecret), undefined);
   const script = { type: REMOTE, name: "y", props: { stdin: "#!/bin/bash\necho hi\n", connection: secret({ ...connection, host: unknown.string }) } };
   assert.equal(await remediateResource(commandSecrets, script), undefined);

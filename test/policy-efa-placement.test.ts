@@ -6,9 +6,21 @@ import { efaClusterPlacement } from "../policy/efaClusterPlacement";
 import { messages, TestResource, unknown, validateStack } from "./helpers/policyHarness";
 
 const efa = (card: number) => ({ deviceIndex: card === 0 ? 0 : 1, networkCardIndex: card, interfaceType: "efa" });
-const pg = (name: string, strategy = "cluster"): TestResource => ({ type: "aws:ec2/placementGroup:PlacementGroup", name, props: { strategy, name: `${name}-a1b2` } });
-const lt = (name: string, interfaces: object[]): TestResource => ({ type: "aws:ec2/launchTemplate:LaunchTemplate", name, props: { id: `lt-${name}`, networkInterfaces: interfaces } });
-const node = (name: string, role: string, props: object): TestResource => ({ type: "aws:ec2/instance:Instance", name, props: { instanceType: "dl1.24xlarge", tags: { Role: role }, ...props } });
+const pg = (name: string, strategy = "cluster"): TestResource => ({
+  type: "aws:ec2/placementGroup:PlacementGroup",
+  name,
+  props: { strategy, name: `${name}-a1b2` },
+});
+const lt = (name: string, interfaces: object[]): TestResource => ({
+  type: "aws:ec2/launchTemplate:LaunchTemplate",
+  name,
+  props: { id: `lt-${name}`, networkInterfaces: interfaces },
+});
+const node = (name: string, role: string, props: object): TestResource => ({
+  type: "aws:ec2/instance:Instance",
+  name,
+  props: { instanceType: "dl1.24xlarge", tags: { Role: role }, ...props },
+});
 const placed = (name: string, role: string, group = "gaudi-pd-pg", template = "gaudi-pd-efa") =>
   node(name, role, { placementGroup: `${group}-a1b2`, launchTemplate: { id: `lt-${template}`, version: "1" } });
 const router: TestResource = { type: "aws:ec2/instance:Instance", name: "router", props: { instanceType: "c6i.large", tags: { Role: "router" } } };
@@ -23,12 +35,23 @@ test("during preview the links come from property dependencies", async () => {
     ...node(name, role, { placementGroup: unknown.string, launchTemplate: { id: unknown.string, version: unknown.string } }),
     propertyDependencies: { placementGroup: ["gaudi-pd-pg"], launchTemplate: ["gaudi-pd-efa"] },
   });
-  const stack = [pg("gaudi-pd-pg"), { ...lt("gaudi-pd-efa", [0, 1].map(efa)), props: { id: unknown.string, networkInterfaces: [0, 1].map(efa) } }, previewed("prefill-0", "prefill"), previewed("decode-0", "decode")];
+  const stack = [
+    pg("gaudi-pd-pg"),
+    { ...lt("gaudi-pd-efa", [0, 1].map(efa)), props: { id: unknown.string, networkInterfaces: [0, 1].map(efa) } },
+    previewed("prefill-0", "prefill"),
+    previewed("decode-0", "decode"),
+  ];
   assert.deepEqual(messages(await validateStack(efaClusterPlacement, stack)), []);
 });
 
 test("a node outside the group, or in a spread group, is refused with the fix", async () => {
-  const out = await validateStack(efaClusterPlacement, [...base, pg("spread", "spread"), placed("prefill-0", "prefill"), node("decode-0", "decode", { launchTemplate: { id: "lt-gaudi-pd-efa" } }), placed("decode-1", "decode", "spread")]);
+  const out = await validateStack(efaClusterPlacement, [
+    ...base,
+    pg("spread", "spread"),
+    placed("prefill-0", "prefill"),
+    node("decode-0", "decode", { launchTemplate: { id: "lt-gaudi-pd-efa" } }),
+    placed("decode-1", "decode", "spread"),
+  ]);
   const fix = 'set placementGroup to an aws.ec2.PlacementGroup with strategy "cluster" (EFA between nodes needs it)';
   assert.deepEqual(messages(out), [`decode-0: is in no cluster placement group; ${fix}`, `decode-1: is in no cluster placement group; ${fix}`]);
   assert.match(out.violations[0].urn ?? "", /::decode-0$/);

@@ -5,12 +5,19 @@ import { gaudiGeneration, gaudiInstanceTypes } from "../policy/gaudiInstances";
 import { messages, validateResource } from "./helpers/policyHarness";
 
 const INSTANCE = "aws:ec2/instance:Instance";
-const node = (name: string, role: string, instanceType: string) => ({ type: INSTANCE, name, props: { instanceType, tags: { Name: `gaudi-pd-${name}`, Role: role, Rank: "0" } } });
+const node = (name: string, role: string, instanceType: string) => ({
+  type: INSTANCE,
+  name,
+  props: { instanceType, tags: { Name: `gaudi-pd-${name}`, Role: role, Rank: "0" } },
+});
 
 test("serving nodes on dl1.24xlarge pass; the router and untagged machines may be anything", async () => {
   for (const r of [node("prefill-0", "prefill", "dl1.24xlarge"), node("pd-0", "pd", "dl1.24xlarge"), node("router", "router", "c6i.large")])
     assert.deepEqual(messages(await validateResource(gaudiInstanceTypes, r)), [], r.name);
-  assert.deepEqual(messages(await validateResource(gaudiInstanceTypes, { type: INSTANCE, name: "bastion", props: { instanceType: "t3.micro" } })), []);
+  assert.deepEqual(
+    messages(await validateResource(gaudiInstanceTypes, { type: INSTANCE, name: "bastion", props: { instanceType: "t3.micro" } })),
+    [],
+  );
 });
 
 test("a serving node on a GPU type is refused with the allowed list and the fix", async () => {
@@ -38,5 +45,8 @@ test("gaudi-generation: mandatory by default on dl1 serving nodes only; a user c
   assert.equal(lowered.violations[0].level, "advisory");
   assert.deepEqual(messages(await validateResource(gaudiGeneration, node("router", "router", "dl1.24xlarge"))), []);
   assert.deepEqual(messages(await validateResource(gaudiGeneration, node("prefill-0", "prefill", "gaudi3.example"))), []);
-  assert.equal((await validateResource(gaudiGeneration, { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "lt", props: {} })).notApplicable, "not an EC2 instance");
+  assert.equal(
+    (await validateResource(gaudiGeneration, { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "lt", props: {} })).notApplicable,
+    "not an EC2 instance",
+  );
 });

@@ -38,7 +38,11 @@ test("SSH from an unlisted CIDR and the router with no routerCidrs are refused, 
 });
 
 test("inline ingress is checked the same way", async () => {
-  const sg: TestResource = { type: "aws:ec2/securityGroup:SecurityGroup", name: "sg", props: { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [office, "192.0.2.0/24"] }] } };
+  const sg: TestResource = {
+    type: "aws:ec2/securityGroup:SecurityGroup",
+    name: "sg",
+    props: { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [office, "192.0.2.0/24"] }] },
+  };
   assert.deepEqual(messages(await validateStack(ingressFromTopology, [serving("gaudi-pd", { sshCidrs: [office] }), sg])), [
     `sg ingress[0]: admits SSH (tcp 22) from 192.0.2.0/24, which infra.sshCidrs (${office}) does not name; add it there or drop the rule`,
   ]);
@@ -60,5 +64,8 @@ test("two deployments in one stack: each rule is held to the topology of its own
 });
 
 test("not applicable without an AWS topology", async () => {
-  assert.equal((await validateStack(ingressFromTopology, [opening("ssh", office, 22)])).notApplicable, "no deployment on AWS with a registered topology");
+  assert.equal(
+    (await validateStack(ingressFromTopology, [opening("ssh", office, 22)])).notApplicable,
+    "no deployment on AWS with a registered topology",
+  );
 });

@@ -12,7 +12,10 @@ const instance = (props: object) => ({ type: INSTANCE, name: "prefill-0", props:
 
 test("IMDSv2: httpTokens required passes, on an instance and on a launch template", async () => {
   assert.deepEqual(messages(await validateResource(imdsv2Required, instance({ metadataOptions: { httpTokens: "required" } }))), []);
-  assert.deepEqual(messages(await validateResource(imdsv2Required, { type: TEMPLATE, name: "lt", props: { metadataOptions: { httpTokens: "required" } } })), []);
+  assert.deepEqual(
+    messages(await validateResource(imdsv2Required, { type: TEMPLATE, name: "lt", props: { metadataOptions: { httpTokens: "required" } } })),
+    [],
+  );
   assert.deepEqual(messages(await validateResource(imdsv2Required, instance({ metadataOptions: { httpEndpoint: "disabled" } }))), []);
 });
 
@@ -35,20 +38,39 @@ test("encryption: encrypted root, data and standalone volumes pass; template map
   const ok = instance({ rootBlockDevice: { encrypted: true, volumeSize: 500 }, ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: true }] });
   assert.deepEqual(messages(await validateResource(volumesEncrypted, ok)), []);
   assert.deepEqual(messages(await validateResource(volumesEncrypted, { type: VOLUME, name: "cache", props: { encrypted: true, size: 100 } })), []);
-  const lt = { type: TEMPLATE, name: "lt", props: { blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { encrypted: "true" } }, { deviceName: "/dev/sdb", virtualName: "ephemeral0" }] } };
+  const lt = {
+    type: TEMPLATE,
+    name: "lt",
+    props: {
+      blockDeviceMappings: [
+        { deviceName: "/dev/sda1", ebs: { encrypted: "true" } },
+        { deviceName: "/dev/sdb", virtualName: "ephemeral0" },
+      ],
+    },
+  };
   assert.deepEqual(messages(await validateResource(volumesEncrypted, lt)), []);
 });
 
 test("encryption: each unencrypted volume is named with the fix", async () => {
-  const bad = instance({ rootBlockDevice: { volumeSize: 500 }, ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: true }, { deviceName: "/dev/sdg", encrypted: false }] });
+  const bad = instance({
+    rootBlockDevice: { volumeSize: 500 },
+    ebsBlockDevices: [
+      { deviceName: "/dev/sdf", encrypted: true },
+      { deviceName: "/dev/sdg", encrypted: false },
+    ],
+  });
   assert.deepEqual(messages(await validateResource(volumesEncrypted, bad)), [
     "prefill-0: rootBlockDevice.encrypted is not true; set it to true (encrypt the volume at rest)",
     "prefill-0: ebsBlockDevices[1].encrypted is not true; set it to true (encrypt the volume at rest)",
   ]);
-  assert.deepEqual(messages(await validateResource(volumesEncrypted, instance({}))), ["prefill-0: rootBlockDevice.encrypted is not true; set it to true (encrypt the volume at rest)"]);
+  assert.deepEqual(messages(await validateResource(volumesEncrypted, instance({}))), [
+    "prefill-0: rootBlockDevice.encrypted is not true; set it to true (encrypt the volume at rest)",
+  ]);
   assert.deepEqual(messages(await validateResource(volumesEncrypted, { type: VOLUME, name: "cache", props: { size: 100 } })), [
     "cache: encrypted is not true; set it to true (encrypt the volume at rest)",
   ]);
   const lt = { type: TEMPLATE, name: "lt", props: { blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { encrypted: "false" } }] } };
-  assert.deepEqual(messages(await validateResource(volumesEncrypted, lt)), ["lt: blockDeviceMappings[0].ebs.encrypted is not true; set it to true (encrypt the volume at rest)"]);
+  assert.deepEqual(messages(await validateResource(volumesEncrypted, lt)), [
+    "lt: blockDeviceMappings[0].ebs.encrypted is not true; set it to true (encrypt the volume at rest)",
+  ]);
 });

@@ -17,7 +17,9 @@ test("the seed default rc,ud,ib on AWS draws one advisory for both roles, naming
 });
 
 test("a role overriding its transports gets its own advisory; rc_x counts as rc", async () => {
-  const out = messages(await validateStack(nixlTransportOnEfa, serving({ infra: aws, nixl: { ucxTls: "tcp" }, decode: { nixl: { ucxTls: "rc_x,tcp" } } })));
+  const out = messages(
+    await validateStack(nixlTransportOnEfa, serving({ infra: aws, nixl: { ucxTls: "tcp" }, decode: { nixl: { ucxTls: "rc_x,tcp" } } })),
+  );
   assert.equal(out.length, 1);
   assert.match(out[0], /^gaudi-pd: decode nixl\.ucxTls "rc_x,tcp" asks for rc\/ib verbs/);
 });

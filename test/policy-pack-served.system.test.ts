@@ -10,7 +10,9 @@ import { policies } from "../policy/policies";
 import { parseTopology } from "../components/topology";
 import { isWireSecret } from "./helpers/policyHarness";
 
-const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb") as { AnalyzerClient: new (address: string, credentials: unknown) => Record<string, Function> };
+const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb") as {
+  AnalyzerClient: new (address: string, credentials: unknown) => Record<string, Function>;
+};
 /** A module as @pulumi/pulumi resolves it: the gRPC and protobuf copies its generated stubs use. */
 const fromPulumi = (id: string) => require(require.resolve(id, { paths: [path.dirname(require.resolve("@pulumi/pulumi"))] }));
 const grpc = fromPulumi("@grpc/grpc-js") as { credentials: { createInsecure(): unknown } };
@@ -58,7 +60,12 @@ test("the pack serves as gaudi-pd-guard with every policy and its enforcement le
 });
 
 test("a world-open SSH rule is a mandatory violation, and policy config allows it", async () => {
-  const rule = analyzeRequest("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "ssh-in", { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" });
+  const rule = analyzeRequest("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "ssh-in", {
+    ipProtocol: "tcp",
+    fromPort: 22,
+    toPort: 22,
+    cidrIpv4: "0.0.0.0/0",
+  });
   assert.deepEqual(diagnostics(await call("analyze", rule)), [
     [
       "sg-ingress-ssh-and-router-only",
@@ -70,7 +77,10 @@ test("a world-open SSH rule is a mandatory violation, and policy config allows i
   const configure = new pb.ConfigureAnalyzerRequest();
   configure
     .getPolicyconfigMap()
-    .set("sg-ingress-ssh-and-router-only", new pb.PolicyConfig().setEnforcementlevel(pb.EnforcementLevel.MANDATORY).setProperties(Struct.fromJavaScript({ allowPublicSsh: true })));
+    .set(
+      "sg-ingress-ssh-and-router-only",
+      new pb.PolicyConfig().setEnforcementlevel(pb.EnforcementLevel.MANDATORY).setProperties(Struct.fromJavaScript({ allowPublicSsh: true })),
+    );
   await call("configure", configure);
   try {
     assert.deepEqual(diagnostics(await call("analyze", rule)), []);
@@ -80,22 +90,41 @@ test("a world-open SSH rule is a mandatory violation, and policy config allows i
 });
 
 test("the server hands the remediation a plain token on stdin, and the pack sends it back as a secret", async () => {
-  const req = analyzeRequest("command:remote:Command", "decode-0-hf-token", { create: "cat > /tmp/t", stdin: "HF_TOKEN=hf_A1b2C3d4E5f6G7h8I9j0K1l2M3n4\n" });
+  const req = analyzeRequest("command:remote:Command", "decode-0-hf-token", {
+    create: "cat > /tmp/t",
+    stdin: "HF_TOKEN=hf_A1b2C3d4E5f6G7h8I9j0K1l2M3n4\n",
+  });
   const res = await call<pb.RemediateResponse>("remediate", req);
   const remediations = res.getRemediationsList();
-  assert.deepEqual(remediations.map((r) => r.getPolicyname()), ["no-plaintext-secrets-in-commands"]);
+  assert.deepEqual(
+    remediations.map((r) => r.getPolicyname()),
+    ["no-plaintext-secrets-in-commands"],
+  );
   const props = remediations[0].getProperties()!.toJavaScript() as Record<string, unknown>;
   assert.ok(isWireSecret(props.stdin), "stdin comes back as a secret");
   assert.equal(props.create, "cat > /tmp/t");
 });
 
 test("a stack whose registered topology cannot be planned is reported against its PdServing", async () => {
-  const topology = parseTopology({ prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } }, infra: { kind: "aws", ami: { id: "ami-0123abcd" }, sshCidrs: ["203.0.113.0/24"] } });
+  const topology = parseTopology({
+    prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } },
+    infra: { kind: "aws", ami: { id: "ami-0123abcd" }, sshCidrs: ["203.0.113.0/24"] },
+  });
   const type = "gaudi-pd:index:PdServing";
-  const serving = new pb.AnalyzerResource().setType(type).setName("gaudi-pd").setUrn(urn(type, "gaudi-pd")).setOptions(options()).setProperties(Struct.fromJavaScript({ topology }));
+  const serving = new pb.AnalyzerResource()
+    .setType(type)
+    .setName("gaudi-pd")
+    .setUrn(urn(type, "gaudi-pd"))
+    .setOptions(options())
+    .setProperties(Struct.fromJavaScript({ topology }));
   const found = diagnostics(await call("analyzeStack", new pb.AnalyzeStackRequest().setResourcesList([serving])));
   assert.ok(
-    found.some(([policy, level, message]) => policy === "pd-plan-invariants" && level === pb.EnforcementLevel.MANDATORY && String(message).split("\n")[1].startsWith("gaudi-pd: prefill.nixl.sideChannelLayout: prefill-0 port 4301 is used by both")),
+    found.some(
+      ([policy, level, message]) =>
+        policy === "pd-plan-invariants" &&
+        level === pb.EnforcementLevel.MANDATORY &&
+        String(message).split("\n")[1].startsWith("gaudi-pd: prefill.nixl.sideChannelLayout: prefill-0 port 4301 is used by both"),
+    ),
     JSON.stringify(found),
   );
 });

@@ -25,23 +25,53 @@ test("the seed's multi-node topology with a serve command per host passes", asyn
 });
 
 test("a planned host without its serve command is named", async () => {
-  assert.deepEqual(messages(await validateStack(planInvariants, deployment(multiNode, allHosts.filter((h) => h !== "decode-1")))), [
-    "gaudi-pd: gaudi-pd-decode-1-serve: the plan has this host but no command:remote:Command named gaudi-pd-decode-1-serve serves it",
-  ]);
+  assert.deepEqual(
+    messages(
+      await validateStack(
+        planInvariants,
+        deployment(
+          multiNode,
+          allHosts.filter((h) => h !== "decode-1"),
+        ),
+      ),
+    ),
+    ["gaudi-pd: gaudi-pd-decode-1-serve: the plan has this host but no command:remote:Command named gaudi-pd-decode-1-serve serves it"],
+  );
 });
 
 test("two clusters in one stack: each is checked against its own commands, by its own name", async () => {
-  const both = [...deployment(multiNode, allHosts, "east"), ...deployment(multiNode, allHosts.filter((h) => h !== "router"), "west")];
+  const both = [
+    ...deployment(multiNode, allHosts, "east"),
+    ...deployment(
+      multiNode,
+      allHosts.filter((h) => h !== "router"),
+      "west",
+    ),
+  ];
   assert.deepEqual(messages(await validateStack(planInvariants, both)), [
     "west: west-router-serve: the plan has this host but no command:remote:Command named west-router-serve serves it",
   ]);
 });
 
 test("what the planner refuses is reported line by line (TP 2 side channels colliding, HPUs over capacity)", async () => {
-  const t = parseTopology({ prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } }, decode: { instancesPerNode: 8, tpSize: 2, dpSize: 8 }, infra: aws });
+  const t = parseTopology({
+    prefill: { instancesPerNode: 2, tpSize: 2, nixl: { sideChannelLayout: "perTpWorker" } },
+    decode: { instancesPerNode: 8, tpSize: 2, dpSize: 8 },
+    infra: aws,
+  });
   const out = messages(await validateStack(planInvariants, deployment(t, ["prefill-0", "decode-0", "router"])));
-  assert.ok(out.includes("gaudi-pd: decode.instancesPerNode: 8 instances × tpSize 2 need 16 HPUs, more than the 8 HPUs of a node (infra.hpusPerNode)"), out.join("\n"));
-  assert.ok(out.some((m) => /^gaudi-pd: prefill\.nixl\.sideChannelLayout: prefill-0 port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1/.test(m)), out.join("\n"));
+  assert.ok(
+    out.includes("gaudi-pd: decode.instancesPerNode: 8 instances × tpSize 2 need 16 HPUs, more than the 8 HPUs of a node (infra.hpusPerNode)"),
+    out.join("\n"),
+  );
+  assert.ok(
+    out.some((m) =>
+      /^gaudi-pd: prefill\.nixl\.sideChannelLayout: prefill-0 port 4301 is used by both prefill-0 prefill instance 0 \(NIXL side channel tp 1\) and prefill-0 prefill instance 1/.test(
+        m,
+      ),
+    ),
+    out.join("\n"),
+  );
 });
 
 test("listed hosts sharing a machine share its ports: a router on a node's address and port collides", async () => {
@@ -66,5 +96,8 @@ test("a PdServing that registers no topology is a violation naming the contract;
   assert.deepEqual(messages(out), [
     "gaudi-pd: gaudi-pd:index:PdServing registers no topology output; register the parsed topology (registerOutputs({ topology: plan.topology, … })) so the plan can be checked",
   ]);
-  assert.equal((await validateStack(planInvariants, [{ type: "aws:ec2/instance:Instance", name: "x", props: {} }])).notApplicable, "no PdServing or PdCluster in the stack");
+  assert.equal(
+    (await validateStack(planInvariants, [{ type: "aws:ec2/instance:Instance", name: "x", props: {} }])).notApplicable,
+    "no PdServing or PdCluster in the stack",
+  );
 });

@@ -31,7 +31,10 @@ test("inline ingress to the serve range from a CIDR is refused, naming the rule 
 });
 
 test("all traffic from a CIDR and a port-less protocol count as every port", async () => {
-  const sg = group({ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.0.0.0/8"] }, { protocol: "50", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["2001:db8::/32"] });
+  const sg = group(
+    { protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.0.0.0/8"] },
+    { protocol: "50", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["2001:db8::/32"] },
+  );
   const out = messages(await validateResource(securityGroupIngress, sg));
   assert.equal(out.length, 2);
   assert.match(out[0], /^gaudi-pd-sg ingress\[0\]: admits 10\.0\.0\.0\/8 on all traffic;/);
@@ -48,7 +51,11 @@ test("SSH from the whole internet (IPv4 or IPv6) is refused unless allowPublicSs
 });
 
 test("a standalone SecurityGroupRule opening the router to the internet is refused; egress rules are not ingress", async () => {
-  const rule = { type: RULE, name: "router-in", props: { type: "ingress", protocol: "tcp", fromPort: 9192, toPort: 9192, cidrBlocks: ["0.0.0.0/0"] } };
+  const rule = {
+    type: RULE,
+    name: "router-in",
+    props: { type: "ingress", protocol: "tcp", fromPort: 9192, toPort: 9192, cidrBlocks: ["0.0.0.0/0"] },
+  };
   assert.deepEqual(messages(await validateResource(securityGroupIngress, rule)), [
     "router-in: opens the router (tcp 9192) to 0.0.0.0/0; limit it to infra.routerCidrs, or set allowPublicRouter: true in this policy's config",
   ]);
@@ -60,11 +67,19 @@ test("a standalone SecurityGroupRule opening the router to the internet is refus
 });
 
 test("vpc SecurityGroupIngressRule: a DP-master port from a CIDR is refused; a referenced group passes", async () => {
-  const bad = { type: VPC_RULE, name: "dp-in", props: { ipProtocol: "tcp", fromPort: 6300, toPort: 6300, cidrIpv4: office, securityGroupId: unknown.string } };
+  const bad = {
+    type: VPC_RULE,
+    name: "dp-in",
+    props: { ipProtocol: "tcp", fromPort: 6300, toPort: 6300, cidrIpv4: office, securityGroupId: unknown.string },
+  };
   assert.deepEqual(messages(await validateResource(securityGroupIngress, bad)), [
     `dp-in: admits ${office} on tcp 6300; only SSH (tcp 22) and the router (tcp 9192) may be reached from outside the cluster — drop the rule (cluster traffic rides the group's self rule)`,
   ]);
-  const peer = { type: VPC_RULE, name: "peer-in", props: { ipProtocol: "-1", referencedSecurityGroupId: unknown.string, securityGroupId: unknown.string } };
+  const peer = {
+    type: VPC_RULE,
+    name: "peer-in",
+    props: { ipProtocol: "-1", referencedSecurityGroupId: unknown.string, securityGroupId: unknown.string },
+  };
   assert.deepEqual(messages(await validateResource(securityGroupIngress, peer)), []);
 });
 
@@ -75,7 +90,12 @@ test("configured ports move what is allowed: a router on 8080 passes only when r
 });
 
 test("values unknown during preview are skipped, not guessed; other resource types are not applicable", async () => {
-  const sg = group(tcp(8300, 8300, { cidrBlocks: [unknown.string] }), { protocol: "tcp", fromPort: unknown.number, toPort: 9000, cidrBlocks: [office] });
+  const sg = group(tcp(8300, 8300, { cidrBlocks: [unknown.string] }), {
+    protocol: "tcp",
+    fromPort: unknown.number,
+    toPort: 9000,
+    cidrBlocks: [office],
+  });
   const out = await validateResource(securityGroupIngress, sg);
   assert.deepEqual(messages(out), []);
   assert.equal(out.unknownValue, undefined);

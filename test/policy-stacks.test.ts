@@ -10,7 +10,9 @@ import { parseTopology } from "../components/topology";
 import { Run, runProgram, stackConfig, TYPES } from "./helpers/pulumiMocks";
 import { remediateResource, TestResource, validateResource, validateStack, Violation } from "./helpers/policyHarness";
 
-const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): { getRegisteredResources(): Map<string, { urn: string; id: string | null; state: any }> } };
+const settings = require("@pulumi/pulumi/runtime/settings") as {
+  getMonitor(): { getRegisteredResources(): Map<string, { urn: string; id: string | null; state: any }> };
+};
 
 const typeChain = (urn: string) => urn.split("::")[2].split("$");
 
@@ -23,7 +25,13 @@ function engineView(run: Run): { inputs: TestResource[]; outputs: TestResource[]
     if (!reg) throw new Error(`no registered URN for ${r.type} ${r.name}`);
     const parent = r.parent === undefined ? undefined : find(typeChain(reg.urn).at(-2)!, r.parent)?.urn;
     const outputs = typeof reg.state?.toJavaScript === "function" ? reg.state.toJavaScript() : { ...reg.state, ...(reg.id ? { id: reg.id } : {}) };
-    const base = { urn: reg.urn, type: r.type, name: r.name, ...(parent ? { parent } : {}), opts: { additionalSecretOutputs: r.additionalSecretOutputs } };
+    const base = {
+      urn: reg.urn,
+      type: r.type,
+      name: r.name,
+      ...(parent ? { parent } : {}),
+      opts: { additionalSecretOutputs: r.additionalSecretOutputs },
+    };
     return { input: { ...base, props: r.inputs }, output: { ...base, props: outputs } };
   });
   return { inputs: views.map((v) => v.input), outputs: views.map((v) => v.output) };
@@ -86,9 +94,15 @@ for (const [stack, expected] of Object.entries(STACKS)) {
   test(`${stack}: no mandatory violation in what the program registers but Gaudi 1's; the expected policies apply and advise`, async () => {
     const { inputs, outputs } = await recorded(stack);
     const { violations, applied } = await runPack(inputs, outputs);
-    assert.deepEqual(violations.filter((v) => v.level === "mandatory").map((v) => `${v.policy}: ${v.message.split(":")[0]}`), expected.mandatory);
+    assert.deepEqual(
+      violations.filter((v) => v.level === "mandatory").map((v) => `${v.policy}: ${v.message.split(":")[0]}`),
+      expected.mandatory,
+    );
     assert.deepEqual(applied, expected.applied);
-    assert.deepEqual(violations.filter((v) => v.level === "advisory").map((v) => `${v.policy}: ${v.message.split(":")[0]}`), expected.advisories);
+    assert.deepEqual(
+      violations.filter((v) => v.level === "advisory").map((v) => `${v.policy}: ${v.message.split(":")[0]}`),
+      expected.advisories,
+    );
   });
 }
 
@@ -97,6 +111,8 @@ test("a router opened to the whole internet through the stack config is caught i
   const { violations } = await runPack(inputs, outputs);
   assert.deepEqual(
     violations.filter((v) => v.level === "mandatory" && v.policy !== "gaudi-generation").map((v) => `${v.policy}: ${v.message}`),
-    ["sg-ingress-ssh-and-router-only: gaudi-pd-router-0.0.0.0/0: opens the router (tcp 9192) to 0.0.0.0/0; limit it to infra.routerCidrs, or set allowPublicRouter: true in this policy's config"],
+    [
+      "sg-ingress-ssh-and-router-only: gaudi-pd-router-0.0.0.0/0: opens the router (tcp 9192) to 0.0.0.0/0; limit it to infra.routerCidrs, or set allowPublicRouter: true in this policy's config",
+    ],
   );
 });

@@ -19,7 +19,10 @@ const cases: { why: string; edit: (c: Record<string, unknown>) => void; lines: s
       (c["gaudi-pd:decode"] as Record<string, unknown>).dpSize = 12;
       c["gaudi-pd:maxNumSeq"] = 64;
     },
-    lines: ['gaudi-pd:maxNumSeq: unknown key (did you mean "maxNumSeqs"?)', "gaudi-pd:decode.dpSize: must be 1 or instancesPerNode × nodes (16), got 12"],
+    lines: [
+      'gaudi-pd:maxNumSeq: unknown key (did you mean "maxNumSeqs"?)',
+      "gaudi-pd:decode.dpSize: must be 1 or instancesPerNode × nodes (16), got 12",
+    ],
   },
   {
     why: "no public key for AWS and no SSH private key",

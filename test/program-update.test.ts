@@ -5,11 +5,19 @@ import * as assert from "node:assert/strict";
 import { byType, reveal, Run, runProgram, stackConfig, TYPES } from "./helpers/pulumiMocks";
 
 /** Each command's stdin and triggers, by name (secrets revealed: equal tokens must compare equal). */
-const commands = (r: Run) => Object.fromEntries(byType(r, TYPES.command).map((c) => [c.name, JSON.stringify(reveal({ stdin: c.inputs.stdin, triggers: c.inputs.triggers, create: c.inputs.create }))]));
+const commands = (r: Run) =>
+  Object.fromEntries(
+    byType(r, TYPES.command).map((c) => [
+      c.name,
+      JSON.stringify(reveal({ stdin: c.inputs.stdin, triggers: c.inputs.triggers, create: c.inputs.create })),
+    ]),
+  );
 const changed = (a: Run, b: Run) => {
   const [x, y] = [commands(a), commands(b)];
   assert.deepEqual(Object.keys(x).sort(), Object.keys(y).sort(), "the same commands");
-  return Object.keys(x).filter((k) => x[k] !== y[k]).sort();
+  return Object.keys(x)
+    .filter((k) => x[k] !== y[k])
+    .sort();
 };
 const decode = (c: Record<string, unknown>) => c["gaudi-pd:decode"] as Record<string, unknown>;
 const prefill = (c: Record<string, unknown>) => c["gaudi-pd:prefill"] as Record<string, unknown>;
@@ -28,7 +36,11 @@ test("decode.maxNumSeqs changed: only the decode serve commands change, and the 
 
 test("a prefill setting changes only prefill serve commands (and re-runs verify); a shared one changes every serve but no readiness or token", async () => {
   const before = await runStack("multi-node");
-  assert.deepEqual(changed(before, await runStack("multi-node", (c) => (prefill(c).maxModelLen = 4096))), ["gaudi-pd-prefill-0-serve", "gaudi-pd-prefill-1-serve", "gaudi-pd-verify"]);
+  assert.deepEqual(changed(before, await runStack("multi-node", (c) => (prefill(c).maxModelLen = 4096))), [
+    "gaudi-pd-prefill-0-serve",
+    "gaudi-pd-prefill-1-serve",
+    "gaudi-pd-verify",
+  ]);
   assert.deepEqual(changed(before, await runStack("multi-node", (c) => (c["gaudi-pd:logDir"] = "/data/logs"))), [
     "gaudi-pd-decode-0-serve",
     "gaudi-pd-decode-1-serve",

@@ -38,7 +38,8 @@ before(() => {
   assert.ok(fs.existsSync(path.join(BIN, "pulumi")), `no ${BIN}/pulumi: run scripts/install-pulumi.sh (.ci/run does)`);
   // A copy of the project, so stack files and state of the test never touch the checkout.
   fs.mkdirSync(path.join(project, "stacks"), { recursive: true });
-  for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "components"]) fs.cpSync(path.join(REPO, f), path.join(project, f), { recursive: true });
+  for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "components"])
+    fs.cpSync(path.join(REPO, f), path.join(project, f), { recursive: true });
   fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project, "node_modules"));
   fs.mkdirSync(path.join(work, "state"));
   assert.equal(pulumi("login", `file://${path.join(work, "state")}`).code, 0);
@@ -46,7 +47,18 @@ before(() => {
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test("the engine refuses a stack without the SSH key that Pulumi.yaml declares required and secret", () => {
-  stack("no-key", { "gaudi-pd:infra": { kind: "hosts", prefill: [{ address: "192.0.2.10" }], decode: [{ address: "192.0.2.11" }], router: { address: "192.0.2.12" } } }, false);
+  stack(
+    "no-key",
+    {
+      "gaudi-pd:infra": {
+        kind: "hosts",
+        prefill: [{ address: "192.0.2.10" }],
+        decode: [{ address: "192.0.2.11" }],
+        router: { address: "192.0.2.12" },
+      },
+    },
+    false,
+  );
   const r = pulumi("preview", "--stack", "no-key");
   assert.notEqual(r.code, 0);
   assert.match(r.out, /missing configuration value 'sshPrivateKey'/);
@@ -55,7 +67,12 @@ test("the engine refuses a stack without the SSH key that Pulumi.yaml declares r
 test("bad config stops the program before any resource: one gaudi-pd: line per problem, no stack trace", () => {
   stack("bad", {
     "gaudi-pd:decode": { nodes: 2, instancesPerNode: 8, dpSize: 12 },
-    "gaudi-pd:infra": { kind: "hosts", prefill: [{ address: "192.0.2.10" }], decode: [{ address: "192.0.2.11" }, { address: "192.0.2.13" }], router: { address: "192.0.2.12" } },
+    "gaudi-pd:infra": {
+      kind: "hosts",
+      prefill: [{ address: "192.0.2.10" }],
+      decode: [{ address: "192.0.2.11" }, { address: "192.0.2.13" }],
+      router: { address: "192.0.2.12" },
+    },
   });
   const r = pulumi("preview", "--stack", "bad");
   assert.notEqual(r.code, 0);

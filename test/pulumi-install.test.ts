@@ -18,7 +18,10 @@ function machine(name: string, plugins: object[], langVersion: string | null): N
   fs.mkdirSync(path.join(home, "plugins"), { recursive: true });
   const script = (file: string, body: string) => fs.writeFileSync(path.join(bin, file), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   script("pulumi", `[ "$1 $2 $3" = "plugin ls --json" ] && [ "$PULUMI_HOME" = '${home}' ] && printf '%s' '${JSON.stringify(plugins)}'`);
-  script("pulumi-language-nodejs", langVersion ? `[ "$1" = -version ] && echo ${langVersion}` : `echo "flag provided but not defined: $1" >&2; exit 2`);
+  script(
+    "pulumi-language-nodejs",
+    langVersion ? `[ "$1" = -version ] && echo ${langVersion}` : `echo "flag provided but not defined: $1" >&2; exit 2`,
+  );
   return { PATH: `${bin}:/usr/bin:/bin`, PULUMI_HOME: home };
 }
 

@@ -58,7 +58,11 @@ function script(name: string, plan: ClusterPlan, text: string, opts: Partial<Pic
 function sh(s: Script, verbs: string[], env: NodeJS.ProcessEnv = {}) {
   const [cmd, ...args] = s.wrap(["bash", s.file, ...verbs]);
   const started = Date.now();
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000, env: { ...process.env, [CANARY]: "leaked", GAUDI_PD_WAIT_TIMEOUT: "60", ...s.env, ...env } });
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, [CANARY]: "leaked", GAUDI_PD_WAIT_TIMEOUT: "60", ...s.env, ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started, all: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -77,8 +81,14 @@ function processes(): { pid: number; argv: string[] }[] {
   return out;
 }
 const servingOn = (port: number) => processes().filter((p) => p.argv.some((w, k) => w === "--port" && p.argv[k + 1] === String(port)));
-const environ = (pid: number) => new Map(fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-
+const environ = (pid: number) =>
+  new Map(
+    fs
+      .readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
@@ -130,7 +140,11 @@ test("install start wait status: every instance healthy, seed-named logs, a clea
     const extra = [...env.keys()].filter((k) => !(k in i.env) && !["PATH", "HOME", "HF_TOKEN", "PWD", "SHLVL", "_"].includes(k));
     assert.deepEqual(extra, [], `${i.logName}: only the planned environment`);
   }
-  const everything = [r.all, fs.readFileSync(node.file, "utf8"), ...logs.map((l) => fs.readFileSync(path.join(main.topology.logDir, l), "utf8"))].join("\n");
+  const everything = [
+    r.all,
+    fs.readFileSync(node.file, "utf8"),
+    ...logs.map((l) => fs.readFileSync(path.join(main.topology.logDir, l), "utf8")),
+  ].join("\n");
   assert.ok(!everything.includes(TOKEN), "the token is in no output, script or log");
 });
 
@@ -154,7 +168,11 @@ test("the router: the pinned vllm-router from PATH, ready once its workers are, 
   const res = await fetch(`http://127.0.0.1:${main.router.port}/readiness`);
   assert.equal(res.status, 200);
   const envFile = fs.readFileSync(path.join(main.topology.stateDir, "router", "vllm-router.env"), "utf8");
-  assert.match(envFile, new RegExp(`^PATH=${ROUTER_BIN.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:`, "m"), "the router runs with the PATH it was found on");
+  assert.match(
+    envFile,
+    new RegExp(`^PATH=${ROUTER_BIN.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:`, "m"),
+    "the router runs with the PATH it was found on",
+  );
   const stop = sh(router, ["stop"]);
   assert.equal(stop.code, 0, stop.all);
   assert.equal(listening().has(main.router.port), false);
@@ -199,8 +217,14 @@ test("stop leaves no process and no bound port, even an instance whose superviso
   assert.match(orphaned.stdout, new RegExp(`port ${orphan.port} +unsupervised +healthy`), orphaned.stdout);
   const r = sh(node, ["stop"]);
   assert.equal(r.code, 0, r.all);
-  assert.deepEqual(main.instances.flatMap((i) => servingOn(i.port)), []);
-  assert.deepEqual(processes().filter((p) => p.argv.some((w) => w.startsWith(main.topology.stateDir))), []);
+  assert.deepEqual(
+    main.instances.flatMap((i) => servingOn(i.port)),
+    [],
+  );
+  assert.deepEqual(
+    processes().filter((p) => p.argv.some((w) => w.startsWith(main.topology.stateDir))),
+    [],
+  );
   assert.deepEqual(boundOf(main), []);
   assert.equal(sh(node, ["stop"]).code, 0);
   const status = sh(node, ["status"]);
@@ -285,8 +309,21 @@ test("systemd mode (stand-in systemctl, private /etc/systemd/system): a valid un
   const tokenFile = hfTokenFile(plan.topology.stateDir);
   fs.mkdirSync(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
   fs.writeFileSync(tokenFile, `HF_TOKEN=${TOKEN}\n`, { mode: 0o600 });
-  const wrap = (argv: string[]) => ["unshare", "--mount", "--propagation", "private", "bash", "-c", `mount --bind "$0" /etc/systemd/system && exec "$@"`, units, ...argv];
-  const s = script("systemd", plan, renderNodeScript(plan, "pd-0"), { wrap, env: { GAUDI_PD_MODE: "systemd", FAKE_SYSTEMD_DIR: state, PATH: `${bin}:${process.env.PATH}` } });
+  const wrap = (argv: string[]) => [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "bash",
+    "-c",
+    `mount --bind "$0" /etc/systemd/system && exec "$@"`,
+    units,
+    ...argv,
+  ];
+  const s = script("systemd", plan, renderNodeScript(plan, "pd-0"), {
+    wrap,
+    env: { GAUDI_PD_MODE: "systemd", FAKE_SYSTEMD_DIR: state, PATH: `${bin}:${process.env.PATH}` },
+  });
 
   const r = sh(s, ["install", "start", "wait", "status"]);
   assert.equal(r.code, 0, r.all);

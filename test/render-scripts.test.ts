@@ -18,7 +18,12 @@ const TOKEN = "hf_NeverInAScript0123456789";
 const NASTY = `it's "quoted" $HOME \`date\` \\ ; & | * ? ~ {a,b} #x`;
 
 const TOPOLOGIES: Record<string, object> = {
-  "single node colocated 4+4 dp 4": { colocate: true, prefill: { instancesPerNode: 4, dpSize: 4 }, decode: { instancesPerNode: 4, dpSize: 4 }, router: { placement: "pd-0" } },
+  "single node colocated 4+4 dp 4": {
+    colocate: true,
+    prefill: { instancesPerNode: 4, dpSize: 4 },
+    decode: { instancesPerNode: 4, dpSize: 4 },
+    router: { placement: "pd-0" },
+  },
   "multi-node 2+2 x 8 dp 16": { prefill: { nodes: 2, instancesPerNode: 8, dpSize: 16 }, decode: { nodes: 2, instancesPerNode: 8, dpSize: 16 } },
   "tp 2": { prefill: { instancesPerNode: 4, tpSize: 2, dpSize: 4 }, decode: { nodes: 2, instancesPerNode: 8, dpSize: 16, asyncScheduling: true } },
   "hpu buffer": { nixl: { bufferDevice: "hpu", backend: "LIBFABRIC" }, prefill: { instancesPerNode: 2 }, decode: { instancesPerNode: 2 } },
@@ -87,10 +92,17 @@ for (const { name, plan } of plans) {
     for (const node of plan.nodes) {
       const script = renderNodeScript(plan, node.name);
       const baked = bakedServices(script);
-      assert.deepEqual([...baked.keys()], node.instances.map((i) => `${i.role}-${i.instance}`));
+      assert.deepEqual(
+        [...baked.keys()],
+        node.instances.map((i) => `${i.role}-${i.instance}`),
+      );
       for (const i of node.instances) {
         const got = baked.get(`${i.role}-${i.instance}`)!;
-        assert.deepEqual(got.env, Object.entries(i.env).map(([k, v]) => `${k}=${v}`), `${node.name} ${i.role} ${i.instance} env`);
+        assert.deepEqual(
+          got.env,
+          Object.entries(i.env).map(([k, v]) => `${k}=${v}`),
+          `${node.name} ${i.role} ${i.instance} env`,
+        );
         assert.deepEqual(got.argv, i.argv, `${node.name} ${i.role} ${i.instance} argv`);
         assert.ok(script.includes(`        --port ${i.port} \\\n`), `--port ${i.port} has its own row`);
         for (const [k, v] of Object.entries(i.env)) assert.ok(script.includes(`        ${shellQuote(`${k}=${v}`)}`), `${k} quoted`);
@@ -102,7 +114,10 @@ for (const { name, plan } of plans) {
         assert.ok(ports.includes(i.port) && ports.includes(i.sideChannelPort), `stop checks ${i.port} and ${i.sideChannelPort}`);
         if (i.dpRank === 0) assert.ok(ports.includes(i.dpMasterPort!), "rank 0 holds the DP master port");
       }
-      assert.ok(!ports.includes(plan.router.port) || node.instances.some((i) => i.port === plan.router.port), "the router port is the router script's");
+      assert.ok(
+        !ports.includes(plan.router.port) || node.instances.some((i) => i.port === plan.router.port),
+        "the router port is the router script's",
+      );
     }
   });
 }
@@ -142,7 +157,10 @@ test("binding addresses changes exactly the addresses, and keeps the options the
   const addresses = { "prefill-0": "10.9.0.10", "prefill-1": "10.9.0.11", "decode-0": "10.9.0.20", "decode-1": "10.9.0.21", router: "10.9.0.99" };
   const unmap = (line: string) => Object.entries(addresses).reduce((l, [name, addr]) => l.split(addr).join(name), line);
   const bound = bindAddresses(plan, addresses);
-  const pairs = [...plan.nodes.map((n) => [renderNodeScript(plan, n.name), renderNodeScript(bound, n.name)]), [renderRouterScript(plan), renderRouterScript(bound)]];
+  const pairs = [
+    ...plan.nodes.map((n) => [renderNodeScript(plan, n.name), renderNodeScript(bound, n.name)]),
+    [renderRouterScript(plan), renderRouterScript(bound)],
+  ];
   for (const [before, after] of pairs) {
     const [b, a] = [before.split("\n"), after.split("\n")];
     assert.equal(a.length, b.length);
@@ -167,7 +185,10 @@ test("an unknown node is a clear error naming the nodes there are", () => {
 test("values the host script cannot carry are refused at parse time, before any rendering", () => {
   assert.throws(() => parseTopology({ env: { BAD: "two\nlines" } }), /env\.BAD: must be one line/);
   assert.throws(() => parseTopology({ stateDir: "/var/lib/gaudi pd" }), /stateDir: must be an absolute, normalized path/);
-  assert.throws(() => planCluster(parseTopology({}), { addresses: { "prefill-0": "10.0.0.1\ntouch /tmp/x" } }), /addresses\.prefill-0: must be an IPv4/);
+  assert.throws(
+    () => planCluster(parseTopology({}), { addresses: { "prefill-0": "10.0.0.1\ntouch /tmp/x" } }),
+    /addresses\.prefill-0: must be an IPv4/,
+  );
 });
 
 test("usage: no verb or an unknown verb exits 2 before doing anything", () => {

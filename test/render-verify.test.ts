@@ -23,7 +23,10 @@ const twoByTwo = { prefill: { nodes: 2, instancesPerNode: 2 }, decode: { nodes: 
 
 /** The value of `readonly NAME=…` in a rendered script, as bash reads it. */
 function bashValue(script: string, name: string): string {
-  const data = script.split("\n").filter((l) => l.startsWith("readonly ")).join("\n");
+  const data = script
+    .split("\n")
+    .filter((l) => l.startsWith("readonly "))
+    .join("\n");
   return execFileSync("bash", ["-c", `${data}\nprintf '%s\\n' "\${${name}[@]}"`], { encoding: "utf8" }).trimEnd();
 }
 
@@ -52,13 +55,22 @@ test("the rendered check names every instance, its URL and each prefill's expect
   const plan = planCluster(parseTopology(twoByTwo), { addresses });
   const script = renderVerifyScript(plan);
   execFileSync("bash", ["-n", "-c", script]);
-  assert.equal(bashValue(script, "DECODE_NAMES"), ["decode-0 instance 0", "decode-0 instance 1", "decode-1 instance 0", "decode-1 instance 1"].join("\n"));
-  assert.equal(bashValue(script, "DECODE_URLS"), ["http://10.2.0.10:9300", "http://10.2.0.10:9301", "http://10.2.0.11:9308", "http://10.2.0.11:9309"].join("\n"));
+  assert.equal(
+    bashValue(script, "DECODE_NAMES"),
+    ["decode-0 instance 0", "decode-0 instance 1", "decode-1 instance 0", "decode-1 instance 1"].join("\n"),
+  );
+  assert.equal(
+    bashValue(script, "DECODE_URLS"),
+    ["http://10.2.0.10:9300", "http://10.2.0.10:9301", "http://10.2.0.11:9308", "http://10.2.0.11:9309"].join("\n"),
+  );
   assert.equal(bashValue(script, "PREFILL_NODES"), ["prefill-0", "prefill-0", "prefill-1", "prefill-1"].join("\n"));
   assert.equal(bashValue(script, "PREFILL_CHANNELS"), ["10.1.0.10:4300", "10.1.0.10:4301", "10.1.0.11:4308", "10.1.0.11:4309"].join("\n"));
   assert.equal(bashValue(script, "ROUTER_URL"), "http://127.0.0.1:9192");
   assert.equal(bashValue(script, "REQUESTS"), "8");
-  assert.equal(renderVerifyScript(planCluster(parseTopology({ ...twoByTwo, verify: { requests: 3 } }), { addresses })).includes("readonly REQUESTS=3\n"), true);
+  assert.equal(
+    renderVerifyScript(planCluster(parseTopology({ ...twoByTwo, verify: { requests: 3 } }), { addresses })).includes("readonly REQUESTS=3\n"),
+    true,
+  );
   assert.equal(renderVerifyScript(plan), script, "pure");
 });
 
@@ -70,8 +82,15 @@ test("a model name with quotes and shell syntax (refused by the schema, still ha
 });
 
 test("instances are named by node and index; a colocated node also names the role", () => {
-  const colocated = planCluster(parseTopology({ colocate: true, prefill: { instancesPerNode: 2 }, decode: { instancesPerNode: 2 }, router: { placement: "pd-0" } }));
-  assert.deepEqual(colocated.instances.map(instanceLabel), ["pd-0 prefill instance 0", "pd-0 prefill instance 1", "pd-0 decode instance 0", "pd-0 decode instance 1"]);
+  const colocated = planCluster(
+    parseTopology({ colocate: true, prefill: { instancesPerNode: 2 }, decode: { instancesPerNode: 2 }, router: { placement: "pd-0" } }),
+  );
+  assert.deepEqual(colocated.instances.map(instanceLabel), [
+    "pd-0 prefill instance 0",
+    "pd-0 prefill instance 1",
+    "pd-0 decode instance 0",
+    "pd-0 decode instance 1",
+  ]);
   assert.equal(instanceLabel(planCluster(parseTopology(twoByTwo)).instances[6]), "decode-1 instance 0");
 });
 

@@ -15,7 +15,12 @@ test("the executable exits 2 on a bad command line and 1 on a bad config, naming
   const cases: [string[], NodeJS.ProcessEnv, number, RegExp][] = [
     [["--data-parallel-addr", "127.0.0.1"], {}, 2, /^vllm: error: unrecognized arguments: --data-parallel-addr/m],
     [["--made-up-flag"], {}, 2, /^vllm: error: unrecognized arguments: --made-up-flag$/m],
-    [["--kv-transfer-config", NIXL({ kv_role: "kv_both", kv_connector_extra_config: { backends: ["TCP"] } })], {}, 1, /kv_connector_extra_config\.backends: 'TCP' is not a NIXL backend/],
+    [
+      ["--kv-transfer-config", NIXL({ kv_role: "kv_both", kv_connector_extra_config: { backends: ["TCP"] } })],
+      {},
+      1,
+      /kv_connector_extra_config\.backends: 'TCP' is not a NIXL backend/,
+    ],
     [["--data-parallel-size", "2", "--data-parallel-rank", "2"], {}, 1, /--data-parallel-rank 2 must be in 0\.\.1/],
     [["--tensor-parallel-size", "2"], { HABANA_VISIBLE_MODULES: "5" }, 1, /--tensor-parallel-size 2 exceeds the 1 modules in HABANA_VISIBLE_MODULES/],
   ];
@@ -27,24 +32,44 @@ test("the executable exits 2 on a bad command line and 1 on a bad config, naming
   }
 });
 
-test("`vllm` found on PATH through a symlink, from another cwd, serves a launcher-shaped command line and stops on SIGTERM", { timeout: 30000 }, async (t) => {
-  const [port, channel] = await freePorts(2);
-  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "sim-path-"));
-  t.after(() => fs.rmSync(bin, { recursive: true, force: true }));
-  fs.symlinkSync(STAND_IN, path.join(bin, "vllm"));
-  const proc = startProcess(
-    "vllm",
-    ["serve", "ibm-research/PowerMoE-3b", "--port", String(port), "--max_num_batched_tokens", "8192", "--no-enable-prefix-caching", "--trust-remote-code", "--kv-transfer-config", NIXL({})],
-    { PATH: `${bin}:${process.env.PATH}`, VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: String(channel), HABANA_VISIBLE_MODULES: "0" },
-  );
-  await waitHealthy(`http://127.0.0.1:${port}/health`, proc, 15000);
-  assert.match(proc.output(), new RegExp(`Starting vLLM API server on http://0\\.0\\.0\\.0:${port}`));
-  assert.match(proc.output(), new RegExp(`side_channel=127\\.0\\.0\\.1:${channel}`));
-  const t0 = Date.now();
-  proc.child.kill("SIGTERM");
-  assert.equal(await proc.exited, 0);
-  assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms to exit`);
-});
+test(
+  "`vllm` found on PATH through a symlink, from another cwd, serves a launcher-shaped command line and stops on SIGTERM",
+  { timeout: 30000 },
+  async (t) => {
+    const [port, channel] = await freePorts(2);
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "sim-path-"));
+    t.after(() => fs.rmSync(bin, { recursive: true, force: true }));
+    fs.symlinkSync(STAND_IN, path.join(bin, "vllm"));
+    const proc = startProcess(
+      "vllm",
+      [
+        "serve",
+        "ibm-research/PowerMoE-3b",
+        "--port",
+        String(port),
+        "--max_num_batched_tokens",
+        "8192",
+        "--no-enable-prefix-caching",
+        "--trust-remote-code",
+        "--kv-transfer-config",
+        NIXL({}),
+      ],
+      {
+        PATH: `${bin}:${process.env.PATH}`,
+        VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1",
+        VLLM_NIXL_SIDE_CHANNEL_PORT: String(channel),
+        HABANA_VISIBLE_MODULES: "0",
+      },
+    );
+    await waitHealthy(`http://127.0.0.1:${port}/health`, proc, 15000);
+    assert.match(proc.output(), new RegExp(`Starting vLLM API server on http://0\\.0\\.0\\.0:${port}`));
+    assert.match(proc.output(), new RegExp(`side_channel=127\\.0\\.0\\.1:${channel}`));
+    const t0 = Date.now();
+    proc.child.kill("SIGTERM");
+    assert.equal(await proc.exited, 0);
+    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms to exit`);
+  },
+);
 
 test("a serve port in use fails like vLLM: [Errno 98] and exit 1", { timeout: 30000 }, async () => {
   const [port] = await freePorts(1);

@@ -17,8 +17,27 @@ interface Rank {
 }
 
 /** Start DP rank `rank` of `size` with its master at 127.0.0.1:masterPort; a prefill instance when given a channel base port. */
-function startRank(rank: number, size: number, port: number, masterPort: number, options: { channelBase?: number; env?: NodeJS.ProcessEnv } = {}): Rank {
-  const args = ["--host", "127.0.0.1", "--port", String(port), "--data-parallel-size", String(size), "--data-parallel-rank", String(rank), "--data-parallel-address", "127.0.0.1", "--data-parallel-rpc-port", String(masterPort)];
+function startRank(
+  rank: number,
+  size: number,
+  port: number,
+  masterPort: number,
+  options: { channelBase?: number; env?: NodeJS.ProcessEnv } = {},
+): Rank {
+  const args = [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--data-parallel-size",
+    String(size),
+    "--data-parallel-rank",
+    String(rank),
+    "--data-parallel-address",
+    "127.0.0.1",
+    "--data-parallel-rpc-port",
+    String(masterPort),
+  ];
   if (options.channelBase === undefined) return { proc: startStandIn(MODEL, args, options.env), port };
   const env = { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: String(options.channelBase), ...options.env };
   return { proc: startStandIn(MODEL, [...args, "--kv-transfer-config", PRODUCER], env), port };
@@ -37,7 +56,12 @@ test("a 3-rank group serves only once all ranks joined; each rank's side channel
   const rank1 = startRank(1, 3, p1, master, { channelBase });
   await Promise.all([rank0, rank1, rank2].map((r) => waitHealthy(health(r), r.proc, 15000)));
   assert.match(rank0.proc.output(), /DP group complete: all 3 ranks joined/);
-  const r = await post(`http://127.0.0.1:${p2}/v1/completions`, { model: MODEL, prompt: "x", max_tokens: 1, kv_transfer_params: { do_remote_decode: true } });
+  const r = await post(`http://127.0.0.1:${p2}/v1/completions`, {
+    model: MODEL,
+    prompt: "x",
+    max_tokens: 1,
+    kv_transfer_params: { do_remote_decode: true },
+  });
   const params = (r.body as { kv_transfer_params: { remote_port: number; remote_engine_id: string } }).kv_transfer_params;
   assert.equal(params.remote_port, channelBase + 2);
   assert.match(params.remote_engine_id, /_dp2$/);

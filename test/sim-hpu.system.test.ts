@@ -22,7 +22,10 @@ test("a busy module is refused on the same host, free on another, and released o
 
   const refused = startStandIn("m", ["--host", "127.0.0.1", "--port", String(second)], env("node-a"));
   assert.equal(await refused.exited, 1);
-  assert.match(refused.output(), new RegExp(`RuntimeError: HPU module 2 \\(from HABANA_VISIBLE_MODULES\\) is busy: held by pid ${holder.child.pid} on host node-a`));
+  assert.match(
+    refused.output(),
+    new RegExp(`RuntimeError: HPU module 2 \\(from HABANA_VISIBLE_MODULES\\) is busy: held by pid ${holder.child.pid} on host node-a`),
+  );
 
   const elsewhere = startStandIn("m", ["--host", "127.0.0.1", "--port", String(third)], env("node-b"));
   await waitHealthy(`http://127.0.0.1:${third}/health`, elsewhere, 15000);

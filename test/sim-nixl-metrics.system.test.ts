@@ -2,7 +2,7 @@
 // pulled KV from a prefill side channel, counts a failed pull, and with VLLM_SIM_SKIP_KV_PULL answers without pulling.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { post } from "../sim/completionClient";
+import { post, prefillRequestBody } from "../sim/completionClient";
 import { startStandIn, stopAll, waitHealthy } from "../sim/harness";
 import { freePorts } from "./helpers/ports";
 import { sampleSum } from "../sim/prometheusText";
@@ -14,12 +14,17 @@ let prefillPort = 0;
 let decodePort = 0;
 let skippingPort = 0;
 
-const kvConfig = (role: string) => JSON.stringify({ kv_connector: "NixlConnector", kv_role: role, kv_buffer_device: "cpu", kv_connector_extra_config: { backends: ["UCX"] } });
+const kvConfig = (role: string) =>
+  JSON.stringify({ kv_connector: "NixlConnector", kv_role: role, kv_buffer_device: "cpu", kv_connector_extra_config: { backends: ["UCX"] } });
 
 before(async () => {
   const [p, d, s, pc, dc, sc] = await freePorts(6);
   [prefillPort, decodePort, skippingPort] = [p, d, s];
-  const env = (channel: number): NodeJS.ProcessEnv => ({ VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: String(channel), VLLM_SIM_SKIP_KV_PULL: String(s) });
+  const env = (channel: number): NodeJS.ProcessEnv => ({
+    VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1",
+    VLLM_NIXL_SIDE_CHANNEL_PORT: String(channel),
+    VLLM_SIM_SKIP_KV_PULL: String(s),
+  });
   const procs = [
     [p, startStandIn(MODEL, ["--host", "127.0.0.1", "--port", String(p), "--kv-transfer-config", kvConfig("kv_producer")], env(pc))],
     [d, startStandIn(MODEL, ["--host", "127.0.0.1", "--port", String(d), "--kv-transfer-config", kvConfig("kv_consumer")], env(dc))],
@@ -33,10 +38,7 @@ async function metrics(port: number): Promise<string> {
 }
 
 async function prefilled(prompt: string): Promise<Record<string, unknown>> {
-  const r = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, {
-    model: MODEL, prompt, max_tokens: 1, stream: false,
-    kv_transfer_params: { do_remote_decode: true, do_remote_prefill: false, remote_engine_id: null, remote_block_ids: null, remote_host: null, remote_port: null },
-  });
+  const r = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, prefillRequestBody(MODEL, prompt));
   assert.equal(r.status, 200, r.text);
   return (r.body as { kv_transfer_params: Record<string, unknown> }).kv_transfer_params;
 }

@@ -2,7 +2,7 @@
 // the prefill's NIXL side channel, and fails the request, naming the address, when the params point anywhere else.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { post } from "../sim/completionClient";
+import { post, prefillRequestBody } from "../sim/completionClient";
 import { startStandIn, stopAll, waitHealthy } from "../sim/harness";
 import { freePorts } from "./helpers/ports";
 
@@ -21,17 +21,25 @@ function kvConfig(role: string): string {
 before(async () => {
   [prefillPort, prefillChannel, decodePort, decodeChannel] = (await freePorts(4)) as [number, number, number, number];
   const env = (channel: number): NodeJS.ProcessEnv => ({ VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1", VLLM_NIXL_SIDE_CHANNEL_PORT: String(channel) });
-  const prefill = startStandIn(MODEL, ["--host", "127.0.0.1", "--port", String(prefillPort), "--kv-transfer-config", kvConfig("kv_producer")], env(prefillChannel));
-  const decode = startStandIn(MODEL, ["--host", "127.0.0.1", "--port", String(decodePort), "--kv-transfer-config", kvConfig("kv_consumer")], env(decodeChannel));
-  await Promise.all([waitHealthy(`http://127.0.0.1:${prefillPort}/health`, prefill, 15000), waitHealthy(`http://127.0.0.1:${decodePort}/health`, decode, 15000)]);
+  const prefill = startStandIn(
+    MODEL,
+    ["--host", "127.0.0.1", "--port", String(prefillPort), "--kv-transfer-config", kvConfig("kv_producer")],
+    env(prefillChannel),
+  );
+  const decode = startStandIn(
+    MODEL,
+    ["--host", "127.0.0.1", "--port", String(decodePort), "--kv-transfer-config", kvConfig("kv_consumer")],
+    env(decodeChannel),
+  );
+  await Promise.all([
+    waitHealthy(`http://127.0.0.1:${prefillPort}/health`, prefill, 15000),
+    waitHealthy(`http://127.0.0.1:${decodePort}/health`, decode, 15000),
+  ]);
 });
 
 /** Prefill a prompt the way the router does and return the kv_transfer_params for the decode step. */
 async function prefill(prompt: string): Promise<Record<string, unknown>> {
-  const r = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, {
-    model: MODEL, prompt, max_tokens: 1, stream: false,
-    kv_transfer_params: { do_remote_decode: true, do_remote_prefill: false, remote_engine_id: null, remote_block_ids: null, remote_host: null, remote_port: null },
-  });
+  const r = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, prefillRequestBody(MODEL, prompt));
   assert.equal(r.status, 200, r.text);
   return (r.body as { kv_transfer_params: Record<string, unknown> }).kv_transfer_params;
 }
@@ -98,10 +106,20 @@ test("decode fails, naming the address, when the params point at no live prefill
 });
 
 test("each role refuses the other role's half of the protocol", async () => {
-  const toDecode = await post(`http://127.0.0.1:${decodePort}/v1/completions`, { model: MODEL, prompt: "x", max_tokens: 1, kv_transfer_params: { do_remote_decode: true } });
+  const toDecode = await post(`http://127.0.0.1:${decodePort}/v1/completions`, {
+    model: MODEL,
+    prompt: "x",
+    max_tokens: 1,
+    kv_transfer_params: { do_remote_decode: true },
+  });
   assert.equal(toDecode.status, 400);
   assert.match(errorMessage(toDecode.body), /only a kv_producer prefills for remote decode/);
-  const toPrefill = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, { model: MODEL, prompt: "x", max_tokens: 1, kv_transfer_params: await prefill("x") });
+  const toPrefill = await post(`http://127.0.0.1:${prefillPort}/v1/completions`, {
+    model: MODEL,
+    prompt: "x",
+    max_tokens: 1,
+    kv_transfer_params: await prefill("x"),
+  });
   assert.equal(toPrefill.status, 400);
   assert.match(errorMessage(toPrefill.body), /only a kv_consumer pulls KV/);
 });
@@ -110,7 +128,10 @@ test("kv_transfer_params with a missing or mistyped remote field is refused, nam
   const params = await prefill("typed");
   const r = await decode("typed", { ...params, remote_port: String(prefillChannel), remote_request_id: undefined });
   assert.equal(r.status, 400);
-  assert.equal(errorMessage(r.body), `kv_transfer_params with do_remote_prefill has missing or invalid remote_request_id=null, remote_port="${prefillChannel}"`);
+  assert.equal(
+    errorMessage(r.body),
+    `kv_transfer_params with do_remote_prefill has missing or invalid remote_request_id=null, remote_port="${prefillChannel}"`,
+  );
 });
 
 test("requests for another model are refused as vLLM does", async () => {

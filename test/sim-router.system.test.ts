@@ -21,7 +21,12 @@ before(async () => {
   const instances = (["kv_producer", "kv_producer", "kv_consumer", "kv_consumer"] as const).map((role) => {
     const port = take();
     (role === "kv_producer" ? prefillPorts : decodePorts).push(port);
-    const kv = JSON.stringify({ kv_connector: "NixlConnector", kv_role: role, kv_buffer_device: "cpu", kv_connector_extra_config: { backends: ["UCX"] } });
+    const kv = JSON.stringify({
+      kv_connector: "NixlConnector",
+      kv_role: role,
+      kv_buffer_device: "cpu",
+      kv_connector_extra_config: { backends: ["UCX"] },
+    });
     const proc = startStandIn(MODEL, ["--host", "127.0.0.1", "--port", String(port), "--kv-transfer-config", kv], {
       VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.1",
       VLLM_NIXL_SIDE_CHANNEL_PORT: String(take()),
@@ -55,7 +60,17 @@ function servedBy(r: Completion): { prefill: number; decode: number } {
 
 const REQUESTS: [string, string, (stream: boolean, i: number) => unknown][] = [
   ["completions", "/v1/completions", (stream, i) => ({ model: MODEL, prompt: `Gaudi request ${i}`, max_tokens: 6, stream })],
-  ["chat", "/v1/chat/completions", (stream, i) => ({ model: MODEL, messages: [{ role: "user", content: `Gaudi request ${i}` }], max_tokens: 6, stream, stream_options: stream ? { include_usage: true } : undefined })],
+  [
+    "chat",
+    "/v1/chat/completions",
+    (stream, i) => ({
+      model: MODEL,
+      messages: [{ role: "user", content: `Gaudi request ${i}` }],
+      max_tokens: 6,
+      stream,
+      stream_options: stream ? { include_usage: true } : undefined,
+    }),
+  ],
 ];
 
 for (const [name, path, body] of REQUESTS) {
@@ -79,5 +94,8 @@ for (const [name, path, body] of REQUESTS) {
 
 test("the router lists the model the instances serve", async () => {
   const models = (await (await fetch(`${router}/v1/models`)).json()) as { data: { id: string; max_model_len: number }[] };
-  assert.deepEqual(models.data.map((m) => [m.id, m.max_model_len]), [[MODEL, 8192]]);
+  assert.deepEqual(
+    models.data.map((m) => [m.id, m.max_model_len]),
+    [[MODEL, 8192]],
+  );
 });

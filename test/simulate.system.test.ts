@@ -32,7 +32,11 @@ function onNode(node: string, change: (i: InstancePlan) => InstancePlan) {
 }
 
 /** Runs a simulation expected to fail and returns its error lines; its work directory goes with the test's. */
-function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: string) => void = quietly.progress, planned = topology): Promise<string> {
+function failure(
+  tamper: (plan: ClusterPlan) => ClusterPlan,
+  progress: (line: string) => void = quietly.progress,
+  planned = topology,
+): Promise<string> {
   return withTempDir("gaudi-pd-simulate-test-", async (workRoot) => {
     try {
       await runSimulation({ stack: "broken", topology: planned, requests: 4, timeoutSecs: 15, tamper, progress, workRoot });
@@ -46,16 +50,17 @@ function failure(tamper: (plan: ClusterPlan) => ClusterPlan, progress: (line: st
 
 after(() => assert.deepEqual(boundOf(planCluster(topology)), [], "no stand-in may outlive the tests"));
 
-test("without --stack, the seed's single-node setup serves every request through the router, and stops everything (CLI, --json)", () => withTempDir("gaudi-pd-simulate-test-", (tmp) => {
-  // A loaded machine can take minutes to start 8 stand-ins and the router; the test waits rather than flakes.
-  const r = runCli(["simulate", "--requests", "24", "--json"], { TMPDIR: tmp }, 300_000);
-  assert.equal(r.code, 0, r.stderr);
-  const summary = JSON.parse(r.stdout);
-  assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });
-  assert.ok(summary.p50Ms > 0 && summary.p99Ms >= summary.p50Ms && summary.startupMs > 0, r.stdout);
-  assert.match(r.stderr, /router ready at http:\/\/127\.0\.0\.1:9192/);
-  assert.deepEqual(boundOf(planCluster(parseTopology(DEFAULT_SIMULATION))), []);
-}));
+test("without --stack, the seed's single-node setup serves every request through the router, and stops everything (CLI, --json)", () =>
+  withTempDir("gaudi-pd-simulate-test-", (tmp) => {
+    // A loaded machine can take minutes to start 8 stand-ins and the router; the test waits rather than flakes.
+    const r = runCli(["simulate", "--requests", "24", "--json"], { TMPDIR: tmp }, 300_000);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.deepEqual({ requests: summary.requests, ok: summary.ok, failed: summary.failed }, { requests: 24, ok: 24, failed: 0 });
+    assert.ok(summary.p50Ms > 0 && summary.p99Ms >= summary.p50Ms && summary.startupMs > 0, r.stdout);
+    assert.match(r.stderr, /router ready at http:\/\/127\.0\.0\.1:9192/);
+    assert.deepEqual(boundOf(planCluster(parseTopology(DEFAULT_SIMULATION))), []);
+  }));
 
 test("cross-node DP groups and side channels: every request prefilled and decoded by different instances", async () => {
   await withTempDir("gaudi-pd-simulate-test-", async (workRoot) => {
@@ -67,12 +72,18 @@ test("cross-node DP groups and side channels: every request prefilled and decode
 
 test("decode told the wrong DP master port: simulate fails naming the instance and what it waits for", async () => {
   const nobody = String(base + 4099);
-  const wrongPort = (i: InstancePlan): InstancePlan => ({ ...i, argv: i.argv.map((a, k) => (i.argv[k - 1] === "--data-parallel-rpc-port" ? nobody : a)) });
+  const wrongPort = (i: InstancePlan): InstancePlan => ({
+    ...i,
+    argv: i.argv.map((a, k) => (i.argv[k - 1] === "--data-parallel-rpc-port" ? nobody : a)),
+  });
   const progress: string[] = [];
   const message = await failure(onNode("decode-1", wrongPort), (line) => progress.push(line));
   assert.match(message, /decode-1/);
   assert.match(message, new RegExp(nobody));
-  assert.ok(progress.some((l) => /^simulate: 4\/8 instances healthy after \d+ s$/.test(l)), `progress while waiting:\n${progress.join("\n")}`);
+  assert.ok(
+    progress.some((l) => /^simulate: 4\/8 instances healthy after \d+ s$/.test(l)),
+    `progress while waiting:\n${progress.join("\n")}`,
+  );
 });
 
 test("a prefill node told a side-channel host it does not have: simulate fails naming that address", async () => {
@@ -86,21 +97,26 @@ test("a stack whose nodes cannot share this machine is refused before anything s
   // Apart on their own machines, prefill-1's serve port is prefill-0's side channel on a shared one.
   const crowded = parseTopology({ ports: { base: 31300, channelBase: 31308 }, prefill: { nodes: 2 } });
   await assert.rejects(runSimulation({ stack: "crowded", topology: crowded, requests: 1, timeoutSecs: 5, ...quietly }), (e: CliError) =>
-    e.problems.some((p) => /^simulate: 127\.0\.0\.1 port 31308 is used by both prefill-0 prefill instance 0 \(NIXL side channel\) and prefill-1 prefill instance 0 \(serve\)/.test(p)),
+    e.problems.some((p) =>
+      /^simulate: 127\.0\.0\.1 port 31308 is used by both prefill-0 prefill instance 0 \(NIXL side channel\) and prefill-1 prefill instance 0 \(serve\)/.test(
+        p,
+      ),
+    ),
   );
 });
 
-test("simulate's own bad flags", () => withTempDir("gaudi-pd-sim-flags-", (dir) => {
-  for (const [args, expected] of [
-    [["simulate", "--stacks-dir", dir], /--stacks-dir: only with --stack/],
-    [["simulate", "--stack", "single-node", "--requests", "0"], /--requests: must be a whole number of at least 1, got "0"/],
-    [["simulate", "--stack", "nope", "--stacks-dir", dir], /--stack: no Pulumi\.nope\.yaml/],
-  ] as const) {
-    const r = runCli([...args]);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, expected);
-  }
-}));
+test("simulate's own bad flags", () =>
+  withTempDir("gaudi-pd-sim-flags-", (dir) => {
+    for (const [args, expected] of [
+      [["simulate", "--stacks-dir", dir], /--stacks-dir: only with --stack/],
+      [["simulate", "--stack", "single-node", "--requests", "0"], /--requests: must be a whole number of at least 1, got "0"/],
+      [["simulate", "--stack", "nope", "--stacks-dir", dir], /--stack: no Pulumi\.nope\.yaml/],
+    ] as const) {
+      const r = runCli([...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, expected);
+    }
+  }));
 
 test("two instances pinned to one HPU module on a node: the second is refused, and simulate names it", async () => {
   const sameModule = (i: InstancePlan): InstancePlan => ({ ...i, env: { ...i.env, HABANA_VISIBLE_MODULES: "0" } });

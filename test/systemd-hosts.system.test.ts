@@ -4,44 +4,30 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bindAddresses, ClusterPlan, planCluster } from "../components/plan";
+import { bindAddresses, ClusterPlan } from "../components/plan";
 import { hfTokenCommands, hfTokenEnv, scriptCommands } from "../components/render/hostCommands";
 import { scriptPath } from "../components/names";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
-import { parseTopology } from "../components/topology";
 import { completionRequest, generatedText, post } from "../sim/completionClient";
 import { run, RunResult } from "../cli/processes";
-import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
+import { HOST_STATE_DIR, sleep, TestHosts } from "./harness/testHosts";
+import { addressesOf, dpClusterPlan, hostOf, TEST_MODEL, TEST_ROUTER_PORT } from "./harness/testHostCluster";
 import { listeners } from "./harness/hostState";
 
 const REPO = path.resolve(__dirname, "..");
 /** Plan node name → test host; addresses follow this order (198.18.0.10, .11, …). */
 const NODES = ["prefill-0", "decode-0", "router"] as const;
-const hostOf = (node: string) => `${PREFIX}${node}`;
-const MODEL = "ibm-research/PowerMoE-3b";
-const ROUTER_PORT = 9192;
+const MODEL = TEST_MODEL;
+const ROUTER_PORT = TEST_ROUTER_PORT;
 const STATE_DIR = HOST_STATE_DIR;
 
 let hosts: TestHosts;
 
-function addresses(): Record<string, string> {
-  return Object.fromEntries(NODES.map((n) => [n, hosts.host(hostOf(n)).address]));
-}
+const addresses = () => addressesOf(hosts, NODES);
 
-function planFor(extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan {
-  const a = addresses();
-  const topology = parseTopology({
-    model: MODEL,
-    vllmCommand: "vllm",
-    healthTimeoutSecs: extra.healthTimeoutSecs,
-    prefill: { nodes: 1, instancesPerNode: 2, dpSize: 2 },
-    decode: { nodes: 1, instancesPerNode: 2, dpSize: 2, ...(extra.decodeEnv ? { env: extra.decodeEnv } : {}) },
-    router: { port: ROUTER_PORT },
-    infra: { kind: "hosts", sshUser: "root", prefill: [{ address: a["prefill-0"] }], decode: [{ address: a["decode-0"] }], router: { address: a.router } },
-  });
-  return planCluster(topology, { addresses: a });
-}
+const planFor = (extra: { healthTimeoutSecs: number; decodeEnv?: Record<string, string> }): ClusterPlan =>
+  dpClusterPlan(addresses(), { nodesPerRole: 1, ...extra });
 
 const show = (what: string, r: RunResult) => `${what} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 
@@ -128,9 +114,17 @@ async function until<T>(what: string, secs: number, check: () => Promise<T | nul
 const UNIT = (node: string, key: string) => `gaudi-pd-${node}@${key}.service`;
 
 async function unitProps(node: string, unit: string): Promise<Record<string, string>> {
-  const r = await hosts.ssh(hostOf(node), `systemctl show -p MainPID -p NRestarts -p ActiveState -p UnitFileState -p LimitMEMLOCK -p LimitNOFILE ${unit}`);
+  const r = await hosts.ssh(
+    hostOf(node),
+    `systemctl show -p MainPID -p NRestarts -p ActiveState -p UnitFileState -p LimitMEMLOCK -p LimitNOFILE ${unit}`,
+  );
   assert.equal(r.code, 0, show("systemctl show", r));
-  return Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 async function statusOk(plan: ClusterPlan, node: string): Promise<boolean> {
@@ -228,7 +222,10 @@ function gaudiPdFiles(node: string): string[] {
 /** No gaudi-pd unit, process or port, and no gaudi-pd file but the logs. */
 async function assertClean(node: string): Promise<void> {
   const host = hostOf(node);
-  const units = await hosts.ssh(host, "systemctl list-units --all --plain --no-legend 'gaudi-pd-*'; systemctl list-unit-files --plain --no-legend 'gaudi-pd-*'");
+  const units = await hosts.ssh(
+    host,
+    "systemctl list-units --all --plain --no-legend 'gaudi-pd-*'; systemctl list-unit-files --plain --no-legend 'gaudi-pd-*'",
+  );
   assert.equal(units.stdout.trim(), "", `units left on ${node}`);
   // Processes in a gaudi-pd unit's cgroup, or running anything gaudi-pd starts ([v]: not this command itself).
   const look = ["bash", "-c", "grep -l gaudi-pd /proc/[0-9]*/cgroup 2>/dev/null; pgrep -af '[v]llm|[l]aunch.sh|[s]upervise.sh' || true"];
@@ -268,7 +265,10 @@ test("a crash-looping instance: systemd gives up and wait reports it with its jo
   assert.match(r.stderr, /VLLM_SIM_CRASH_AT_STARTUP/, `the journal tail shows the stand-in's crash:\n${r.stderr}`);
   assert.match(r.stderr, /Start request repeated too quickly|Failed with result/, `the journal tail shows systemd giving up:\n${r.stderr}`);
   const states = await Promise.all(["decode-0", "decode-1"].map((k) => unitProps("decode-0", UNIT("decode-0", k))));
-  assert.ok(states.some((p) => p.ActiveState === "failed" && Number(p.NRestarts) >= 4), JSON.stringify(states));
+  assert.ok(
+    states.some((p) => p.ActiveState === "failed" && Number(p.NRestarts) >= 4),
+    JSON.stringify(states),
+  );
   await deleteOn(plan, "decode-0");
   await assertClean("decode-0");
 });

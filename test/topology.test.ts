@@ -20,7 +20,11 @@ test("an empty config is the seed's defaults", () => {
 });
 
 test("a role block overrides shared settings, field by field, nixl included", () => {
-  const t = parseTopology({ maxModelLen: 4096, nixl: { bufferDevice: "hpu", ucxTls: "rc" }, decode: { maxModelLen: 2048, nixl: { ucxTls: "ud", sideChannelLayout: "perTpWorker" } } });
+  const t = parseTopology({
+    maxModelLen: 4096,
+    nixl: { bufferDevice: "hpu", ucxTls: "rc" },
+    decode: { maxModelLen: 2048, nixl: { ucxTls: "ud", sideChannelLayout: "perTpWorker" } },
+  });
   assert.equal(t.prefill.maxModelLen, 4096);
   assert.equal(t.decode.maxModelLen, 2048);
   assert.deepEqual(t.decode.nixl, { bufferDevice: "hpu", backend: "UCX", ucxTls: "ud", sideChannelLayout: "perTpWorker" });
@@ -35,7 +39,12 @@ test("config from the engine arrives as strings: JSON is decoded, other namespac
     "gaudi-pd:hfToken": "hf_real_token",
     "aws:region": "us-east-1",
   });
-  assert.deepEqual(raw, { model: "meta-llama/Llama-3.1-8B", colocate: true, prefill: { instancesPerNode: 2, dpSize: 2 }, hfToken: SECRET_PLACEHOLDER });
+  assert.deepEqual(raw, {
+    model: "meta-llama/Llama-3.1-8B",
+    colocate: true,
+    prefill: { instancesPerNode: 2, dpSize: 2 },
+    hfToken: SECRET_PLACEHOLDER,
+  });
   assert.equal(parseTopology({ ...raw, router: { placement: "pd-0" } }).hasHfToken, true);
 });
 
@@ -47,7 +56,12 @@ test("a stack file must hold the token as a secret", () => {
 test("existing hosts give addresses by node name, private before public", () => {
   const t = parseTopology({
     prefill: { nodes: 2 },
-    infra: { kind: "hosts", prefill: [{ address: "203.0.113.1", privateAddress: "192.0.2.1" }, { address: "203.0.113.2" }], decode: [{ address: "203.0.113.3" }], router: { address: "203.0.113.4" } },
+    infra: {
+      kind: "hosts",
+      prefill: [{ address: "203.0.113.1", privateAddress: "192.0.2.1" }, { address: "203.0.113.2" }],
+      decode: [{ address: "203.0.113.3" }],
+      router: { address: "203.0.113.4" },
+    },
   });
   assert.deepEqual(knownAddresses(t), { "prefill-0": "192.0.2.1", "prefill-1": "203.0.113.2", "decode-0": "203.0.113.3", router: "203.0.113.4" });
 });
@@ -55,7 +69,10 @@ test("existing hosts give addresses by node name, private before public", () => 
 test("AWS can be planned without a key but not deployed", () => {
   const t = parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["203.0.113.0/24"] } });
   assert.match(formatProblem(deployProblems(t)[0]), /^infra\.publicKey: required to deploy on AWS/);
-  assert.throws(() => parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["x"] } }), (e: ConfigError) => /^infra\.sshCidrs\[0\]: must be an IPv4 CIDR/.test(formatProblem(e.problems[0])));
+  assert.throws(
+    () => parseTopology({ infra: { kind: "aws", ami: { id: "ami-0abc" }, sshCidrs: ["x"] } }),
+    (e: ConfigError) => /^infra\.sshCidrs\[0\]: must be an IPv4 CIDR/.test(formatProblem(e.problems[0])),
+  );
 });
 
 test("schema and cross-field problems come together, without guesses built on refused values", () => {
@@ -80,10 +97,13 @@ test("schema and cross-field problems come together, without guesses built on re
 });
 
 test("router.host, renamed router.bindAddress, is refused with its new name; bindAddress is vllm-router's --host", () => {
-  assert.throws(() => parseTopology({ router: { host: "127.0.0.1" } }), (e: ConfigError) => {
-    assert.deepEqual(e.problems, [{ path: "router.host", message: "renamed to router.bindAddress" }]);
-    return true;
-  });
+  assert.throws(
+    () => parseTopology({ router: { host: "127.0.0.1" } }),
+    (e: ConfigError) => {
+      assert.deepEqual(e.problems, [{ path: "router.host", message: "renamed to router.bindAddress" }]);
+      return true;
+    },
+  );
   const t = parseTopology({ router: { bindAddress: "127.0.0.1" } });
   assert.equal(t.router.bindAddress, "127.0.0.1");
   const argv = planCluster(t).router.argv;

@@ -19,11 +19,45 @@ const MARK = path.join(work, "marker");
 
 /** Pieces an attacker would try: quoting, substitution, separators, line breaks, options, unicode. */
 const PIECES = [
-  "'", '"', "\\", `$(touch ${MARK})`, `\`touch ${MARK}\``, `; touch ${MARK}`, `\ntouch ${MARK}\n`, `\r\ntouch ${MARK}`, "&&", "|", "-", "--help",
-  "-oProxyCommand=touch", " ", "\t", "%i", "$HOME", "${IFS}", "é", "ǅ", "\u2028", "\u0000", "GAUDI_PD_EOF", "\nGAUDI_PD_EOF\n", "/", "..", "*", "#",
+  "'",
+  '"',
+  "\\",
+  `$(touch ${MARK})`,
+  `\`touch ${MARK}\``,
+  `; touch ${MARK}`,
+  `\ntouch ${MARK}\n`,
+  `\r\ntouch ${MARK}`,
+  "&&",
+  "|",
+  "-",
+  "--help",
+  "-oProxyCommand=touch",
+  " ",
+  "\t",
+  "%i",
+  "$HOME",
+  "${IFS}",
+  "é",
+  "ǅ",
+  "\u2028",
+  "\u0000",
+  "GAUDI_PD_EOF",
+  "\nGAUDI_PD_EOF\n",
+  "/",
+  "..",
+  "*",
+  "#",
 ];
 const hostile = fc.oneof(
-  { weight: 8, arbitrary: fc.array(fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 8 }), fc.string({ unit: "grapheme", maxLength: 4 })), { minLength: 1, maxLength: 6 }).map((a) => a.join("")) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .array(fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 8 }), fc.string({ unit: "grapheme", maxLength: 4 })), {
+        minLength: 1,
+        maxLength: 6,
+      })
+      .map((a) => a.join("")),
+  },
   { weight: 1, arbitrary: fc.constantFrom("a".repeat(100 * 1024), `/${"b".repeat(100 * 1024)}`, `x\n${"c".repeat(100 * 1024)}`) },
 );
 
@@ -64,7 +98,8 @@ const FIELDS: Array<[string, (raw: Raw, v: string) => void]> = [
   ["infra.router.address", (r, v) => (r.infra.router.address = v)],
 ];
 
-const bash = (args: string[]) => spawnSync("bash", args, { cwd: work, encoding: "utf8", env: { PATH: process.env.PATH, GAUDI_PD_MODE: "supervised" }, timeout: 20_000 });
+const bash = (args: string[]) =>
+  spawnSync("bash", args, { cwd: work, encoding: "utf8", env: { PATH: process.env.PATH, GAUDI_PD_MODE: "supervised" }, timeout: 20_000 });
 let runs = 0;
 let rendered = 0;
 
@@ -83,7 +118,10 @@ for (const [field, set] of FIELDS) {
         } catch (e) {
           assert.ok(e instanceof ConfigError, `refused as config, not ${(e as Error).stack}`);
           const head = field.replace(/\..*$/, "");
-          assert.ok(e.problems.some((p) => p.path === field || p.path.startsWith(head)), `names ${field}: ${JSON.stringify(e.problems).slice(0, 300)}`);
+          assert.ok(
+            e.problems.some((p) => p.path === field || p.path.startsWith(head)),
+            `names ${field}: ${JSON.stringify(e.problems).slice(0, 300)}`,
+          );
           return;
         }
         rendered++;

@@ -7,6 +7,7 @@ import { runSimulation, SimulationOptions } from "../cli/simulation";
 import { ClusterPlan, InstancePlan, planCluster } from "../components/plan";
 import { parseTopology } from "../components/topology";
 import { boundOf } from "./helpers/listening";
+import { withTempDir } from "./helpers/tempDir";
 
 /** Two nodes per role, round_robin so the router's requests reach every instance; ports below the ephemeral range. */
 const topology = parseTopology({
@@ -17,6 +18,10 @@ const topology = parseTopology({
 });
 
 const quietly: Pick<SimulationOptions, "progress"> = { progress: () => undefined };
+
+/** Simulates in a work root of its own: a failed simulation keeps its logs there, and a passing test removes it. */
+const simulate = (options: Omit<SimulationOptions, "progress" | "workRoot">) =>
+  withTempDir("gaudi-pd-verify-test-", (workRoot) => runSimulation({ ...options, workRoot, ...quietly }));
 
 after(() => assert.deepEqual(boundOf(planCluster(topology)), [], "no stand-in may outlive the tests"));
 
@@ -32,14 +37,20 @@ function withEnv(node: string, env: Record<string, string>) {
 const verifyLines = (failures: readonly string[]) => failures.filter((f) => f.startsWith("verify: FAILED: "));
 
 test("a healthy cluster verifies, and every request's KV transfer is counted on the decode side", { timeout: 120_000 }, async () => {
-  const result = await runSimulation({ stack: "verify-ok", topology, requests: 12, timeoutSecs: 60, ...quietly });
+  const result = await simulate({ stack: "verify-ok", topology, requests: 12, timeoutSecs: 60 });
   assert.deepEqual(result.failures, []);
   // 12 simulated requests, 2 direct prefill→decode pairs and 4 verify requests through the router.
   assert.equal(result.kvTransfers, 12 + 2 + 4);
 });
 
 test("a decode instance answering without pulling KV fails the verify step, naming it and the likely cause", { timeout: 120_000 }, async () => {
-  const result = await runSimulation({ stack: "verify-fallback", topology, requests: 4, timeoutSecs: 60, tamper: withEnv("decode-1", { VLLM_SIM_SKIP_KV_PULL: "1" }), ...quietly });
+  const result = await simulate({
+    stack: "verify-fallback",
+    topology,
+    requests: 4,
+    timeoutSecs: 60,
+    tamper: withEnv("decode-1", { VLLM_SIM_SKIP_KV_PULL: "1" }),
+  });
   const lines = verifyLines(result.failures);
   assert.equal(lines.length, 1, result.failures.join("\n"));
   assert.match(
@@ -50,7 +61,13 @@ test("a decode instance answering without pulling KV fails the verify step, nami
 });
 
 test("a prefill instance advertising another side-channel host fails the verify step, naming the prefill node", { timeout: 120_000 }, async () => {
-  const result = await runSimulation({ stack: "verify-host", topology, requests: 4, timeoutSecs: 60, tamper: withEnv("prefill-1", { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.2" }), ...quietly });
+  const result = await simulate({
+    stack: "verify-host",
+    topology,
+    requests: 4,
+    timeoutSecs: 60,
+    tamper: withEnv("prefill-1", { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.2" }),
+  });
   const lines = verifyLines(result.failures);
   assert.deepEqual(lines, [
     "verify: FAILED: prefill-1 instance 0 advertises its NIXL side channel as 127.0.0.2:23308, not 127.0.0.1:23308 (its node's address): decode instances " +

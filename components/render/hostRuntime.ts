@@ -62,10 +62,16 @@ const HEREDOC_END = "GAUDI_PD_EOF";
 const commentLine = (text: string) => (text ? `# ${text.replace(/[\r\n\u2028\u2029]/g, " ")}` : "#");
 
 const readonlyVar = (name: string, value: string | number) => `readonly ${name}=${shellQuote(String(value))}`;
-const readonlyArray = (name: string, values: readonly (string | number)[]) => `readonly ${name}=(${values.map((v) => shellQuote(String(v))).join(" ")})`;
+const readonlyArray = (name: string, values: readonly (string | number)[]) =>
+  `readonly ${name}=(${values.map((v) => shellQuote(String(v))).join(" ")})`;
 
 /** A `case` over service keys printing each service's words one per line; `lines` groups them for reading. */
-function caseFunction(name: string, doc: string, lines: (s: HostService) => readonly (readonly string[])[], services: readonly HostService[]): string {
+function caseFunction(
+  name: string,
+  doc: string,
+  lines: (s: HostService) => readonly (readonly string[])[],
+  services: readonly HostService[],
+): string {
   const arms = services.map((s) => {
     const rows = lines(s).map((words) => `        ${words.map(shellQuote).join(" ")}`);
     const body = rows.length ? [`      printf '%s\\n' \\`, rows.join(" \\\n")] : ["      true"];
@@ -158,12 +164,30 @@ export function renderHostScript(rt: HostRuntime): string {
     readonlyArray("BOUND_PORTS", rt.ports),
     "",
     "# One entry per service, at the same index in every array.",
-    readonlyArray("KEYS", sv.map((s) => s.key)),
-    readonlyArray("DESCRIPTIONS", sv.map((s) => s.description)),
-    readonlyArray("PORTS", sv.map((s) => s.port)),
-    readonlyArray("HEALTH_URLS", sv.map((s) => s.healthUrl)),
-    readonlyArray("LOG_PREFIXES", sv.map((s) => s.logPrefix)),
-    readonlyArray("LOG_SUFFIXES", sv.map((s) => s.logSuffix)),
+    readonlyArray(
+      "KEYS",
+      sv.map((s) => s.key),
+    ),
+    readonlyArray(
+      "DESCRIPTIONS",
+      sv.map((s) => s.description),
+    ),
+    readonlyArray(
+      "PORTS",
+      sv.map((s) => s.port),
+    ),
+    readonlyArray(
+      "HEALTH_URLS",
+      sv.map((s) => s.healthUrl),
+    ),
+    readonlyArray(
+      "LOG_PREFIXES",
+      sv.map((s) => s.logPrefix),
+    ),
+    readonlyArray(
+      "LOG_SUFFIXES",
+      sv.map((s) => s.logSuffix),
+    ),
   ];
   return [
     ["#!/usr/bin/env bash", ...rt.header.map(commentLine), ...usage].join("\n"),

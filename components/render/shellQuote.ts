@@ -12,7 +12,8 @@ export function shellQuote(word: string): string {
 
 const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
 const CONTROL_ALL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
-const escape = (c: string) => (c.charCodeAt(0) > 0xff ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+const escape = (c: string) =>
+  c.charCodeAt(0) > 0xff ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 
 /** A command line from argv words. */
 export function shellJoin(argv: readonly string[]): string {

@@ -62,10 +62,16 @@ export function renderVerifyScript(plan: ClusterPlan): string {
       readonlyArray("DECODE_NAMES", decode.map(instanceLabel)),
       readonlyArray("DECODE_URLS", plan.router.decodeUrls),
       readonlyArray("PREFILL_NAMES", prefill.map(instanceLabel)),
-      readonlyArray("PREFILL_NODES", prefill.map((i) => i.node)),
+      readonlyArray(
+        "PREFILL_NODES",
+        prefill.map((i) => i.node),
+      ),
       readonlyArray("PREFILL_URLS", plan.router.prefillUrls),
       "# The NIXL side channel each prefill instance must advertise in kv_transfer_params: its node's address and port.",
-      readonlyArray("PREFILL_CHANNELS", prefill.map((i) => `${addressOf(i.node)}:${i.sideChannelPort}`)),
+      readonlyArray(
+        "PREFILL_CHANNELS",
+        prefill.map((i) => `${addressOf(i.node)}:${i.sideChannelPort}`),
+      ),
     ].join("\n"),
     VERIFY_RUNTIME.trimEnd(),
     'main "$@"; exit',

@@ -5,7 +5,8 @@ import { elements, Maybe, read, UNKNOWN } from "./props";
 import { T } from "./types";
 
 /** Ports a rule opens: a TCP or UDP range, every port (all traffic, or a protocol without ports), or none (ICMP). */
-export type PortSpan = { readonly protocol: "tcp" | "udp"; readonly from: number; readonly to: number } | { readonly protocol: string; readonly all: true } | null;
+export type PortSpan =
+  { readonly protocol: "tcp" | "udp"; readonly from: number; readonly to: number } | { readonly protocol: string; readonly all: true } | null;
 
 /** One address source admitted by one rule. */
 export interface AddressIngress {
@@ -50,16 +51,28 @@ export function addressIngressOf(type: string, props: Props): AddressIngress[] |
       return elements<Props>(() => props.ingress).flatMap((r, i) => {
         if (r === UNKNOWN) return [];
         const from = sources([() => r.cidrBlocks, () => r.ipv6CidrBlocks, () => r.prefixListIds], []);
-        return rule(`ingress[${i}]`, read(() => portSpan(r.protocol, r.fromPort, r.toPort)), from);
+        return rule(
+          `ingress[${i}]`,
+          read(() => portSpan(r.protocol, r.fromPort, r.toPort)),
+          from,
+        );
       });
     case T.securityGroupRule: {
       if (read(() => props.type) !== "ingress") return [];
       const from = sources([() => props.cidrBlocks, () => props.ipv6CidrBlocks, () => props.prefixListIds], []);
-      return rule("", read(() => portSpan(props.protocol, props.fromPort, props.toPort)), from);
+      return rule(
+        "",
+        read(() => portSpan(props.protocol, props.fromPort, props.toPort)),
+        from,
+      );
     }
     case T.vpcIngressRule: {
       const from = sources([], [() => props.cidrIpv4, () => props.cidrIpv6, () => props.prefixListId]);
-      return rule("", read(() => portSpan(props.ipProtocol, props.fromPort, props.toPort)), from);
+      return rule(
+        "",
+        read(() => portSpan(props.ipProtocol, props.fromPort, props.toPort)),
+        from,
+      );
     }
     default:
       return null;

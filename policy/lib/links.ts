@@ -4,7 +4,12 @@ import { PolicyResource } from "@pulumi/policy";
 import { read, UNKNOWN } from "./props";
 
 /** The candidates `from.props[key]` refers to: by property dependency, or when `sameAs(candidate, value)` holds. */
-export function referenced(from: PolicyResource, key: string, candidates: readonly PolicyResource[], sameAs: (candidate: PolicyResource, value: unknown) => boolean): PolicyResource[] {
+export function referenced(
+  from: PolicyResource,
+  key: string,
+  candidates: readonly PolicyResource[],
+  sameAs: (candidate: PolicyResource, value: unknown) => boolean,
+): PolicyResource[] {
   const byDependency = new Set((from.propertyDependencies[key] ?? []).map((r) => r.urn));
   const value = read(() => from.props[key]);
   return candidates.filter((c) => byDependency.has(c.urn) || (value !== UNKNOWN && value !== undefined && sameAs(c, value)));

@@ -11,7 +11,12 @@ export interface ServingConfig {
 /** The config schema entries for telling serving instances apart. */
 export const servingConfigSchema: Record<keyof ServingConfig, PolicyConfigSchema["properties"][string]> = {
   roleTag: { type: "string", default: "Role", description: "The instance tag that holds the node's role" },
-  servingRoles: { type: "array", items: { type: "string" }, default: ["prefill", "decode", "pd"], description: "Role tag values of serving (Gaudi) nodes" },
+  servingRoles: {
+    type: "array",
+    items: { type: "string" },
+    default: ["prefill", "decode", "pd"],
+    description: "Role tag values of serving (Gaudi) nodes",
+  },
 };
 
 /** The serving role of an instance from its tags, or undefined for other instances (the router, unrelated machines). */

@@ -52,7 +52,11 @@ export async function assertHostsClean(hosts: TestHosts, baseline: Baseline): Pr
       if (!left.length) break;
       await sleep(100);
     }
-    assert.deepEqual(left.map((p) => `${p} ${cmdline(p)}`), [], `processes left on ${name}`);
+    assert.deepEqual(
+      left.map((p) => `${p} ${cmdline(p)}`),
+      [],
+      `processes left on ${name}`,
+    );
     assert.deepEqual(await listeners(hosts, name), [], `ports left bound on ${name}`);
   }
 }
@@ -76,11 +80,18 @@ export async function deploymentLeftovers(hosts: TestHosts, host: string): Promi
     const procs = (await hosts.pids(host)).map((p) => `${p} ${cmdline(p)}`).filter((c) => ours.test(c));
     const units =
       hosts.host(host).kind === "systemd"
-        ? (await hosts.exec(host, ["systemctl", "list-units", "--all", "--plain", "--no-legend", "gaudi-pd-*"])).stdout.split("\n").filter((l) => l.trim())
+        ? (await hosts.exec(host, ["systemctl", "list-units", "--all", "--plain", "--no-legend", "gaudi-pd-*"])).stdout
+            .split("\n")
+            .filter((l) => l.trim())
         : [];
     const dir = hosts.host(host).stateDir;
     const files = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map((f) => `${HOST_STATE_DIR}/${f}`) : [];
-    left = [...procs.map((p) => `process ${p}`), ...(await listeners(hosts, host)).map((l) => `socket ${l}`), ...units.map((u) => `unit ${u}`), ...files];
+    left = [
+      ...procs.map((p) => `process ${p}`),
+      ...(await listeners(hosts, host)).map((l) => `socket ${l}`),
+      ...units.map((u) => `unit ${u}`),
+      ...files,
+    ];
     if (!left.length) break;
     await sleep(100);
   }

@@ -30,7 +30,9 @@ wait $!
 
 function sshdConfig(h: TestHost, dir: string, files: HostFiles): string {
   // The stand-in and the router are found on PATH, as real vllm and vllm-router would be on a real host.
-  const searchPath = [...new Set([files.bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", path.dirname(process.execPath)])];
+  const searchPath = [
+    ...new Set([files.bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", path.dirname(process.execPath)]),
+  ];
   return [
     `ListenAddress ${h.address}:22`,
     `HostKey ${dir}/ssh_host_ed25519_key`,
@@ -76,8 +78,30 @@ export const netnsHosts: HostBackend = {
     const log = fs.openSync(path.join(dir, "init.log"), "a");
     const init = spawn(
       "ip",
-      ["netns", "exec", h.name, "unshare", "--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--mount-proc",
-        "bash", "-c", HOST_INIT, "init", h.stateDir, h.logDir, home, config, path.join(dir, "sshd.log"), h.name, ...homeShares(files)],
+      [
+        "netns",
+        "exec",
+        h.name,
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--uts",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "bash",
+        "-c",
+        HOST_INIT,
+        "init",
+        h.stateDir,
+        h.logDir,
+        home,
+        config,
+        path.join(dir, "sshd.log"),
+        h.name,
+        ...homeShares(files),
+      ],
       { detached: true, stdio: ["ignore", log, log] },
     );
     init.unref();

@@ -26,7 +26,9 @@ function hierarchies(): string[] {
 let rootfs: Promise<string> | null = null;
 /** The read-only tree every host boots: built once (minutes) and cached, see scripts/build-rootfs.sh. */
 function rootfsOf(repo: string): Promise<string> {
-  rootfs ??= runOk("bash", [path.join(repo, "scripts", "build-rootfs.sh")], { timeoutMs: 900_000 }).then((r) => r.stdout.trim().split("\n").pop() ?? "");
+  rootfs ??= runOk("bash", [path.join(repo, "scripts", "build-rootfs.sh")], { timeoutMs: 900_000 }).then(
+    (r) => r.stdout.trim().split("\n").pop() ?? "",
+  );
   return rootfs;
 }
 
@@ -113,7 +115,10 @@ export async function stopSystemdHost(h: TestHost, dir: string): Promise<void> {
 /** Remove what systemd hosts of a crashed run left: their cgroups and overlay mounts under `tmpPrefix`. */
 export async function cleanupSystemdHosts(prefix: string, tmpPrefix: string): Promise<void> {
   const groups = hierarchies().flatMap((h) =>
-    fs.readdirSync(h).filter((n) => n.startsWith(prefix)).map((n) => path.join(h, n)),
+    fs
+      .readdirSync(h)
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => path.join(h, n)),
   );
   await killGroups(groups);
   const mounts = fs
@@ -143,15 +148,31 @@ export const systemdHosts: HostBackend = {
     const merged = mergedDir(dir);
     if (!fs.existsSync(merged)) {
       for (const d of [upperDir(dir), path.join(dir, "work"), merged]) fs.mkdirSync(d, { recursive: true });
-      await runOk("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${tree},upperdir=${upperDir(dir)},workdir=${path.join(dir, "work")}`, merged]);
+      await runOk("mount", [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${tree},upperdir=${upperDir(dir)},workdir=${path.join(dir, "work")}`,
+        merged,
+      ]);
       // The tree's /etc/hostname is the build machine's, and systemd would prefer it to the machine name.
       fs.writeFileSync(path.join(merged, "etc", "hostname"), `${h.name}\n`);
     }
     const groups = cgroupsOf(h.name);
     for (const g of groups) fs.mkdirSync(g, { recursive: true });
     const argv = [
-      NSPAWN, "--quiet", "--boot", `--directory=${merged}`, `--machine=${h.name}`, "--keep-unit", "--register=no",
-      `--network-namespace-path=/run/netns/${h.name}`, "--link-journal=no", "--resolv-conf=off", "--timezone=off",
+      NSPAWN,
+      "--quiet",
+      "--boot",
+      `--directory=${merged}`,
+      `--machine=${h.name}`,
+      "--keep-unit",
+      "--register=no",
+      `--network-namespace-path=/run/netns/${h.name}`,
+      "--link-journal=no",
+      "--resolv-conf=off",
+      "--timezone=off",
       `--bind-ro=${files.authorizedKeys}:/root/.ssh/authorized_keys`,
       // Services get systemd's default PATH: the stand-in, the router and node go where it looks.
       `--bind-ro=${files.bin}:/usr/local/bin`,

@@ -246,14 +246,22 @@ async function hostNetwork(h: TestHost, switchPort: string): Promise<void> {
 
 function sshArgs(key: string): string[] {
   return [
-    "-F", "/dev/null",
-    "-i", key,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "LogLevel=ERROR",
-    "-o", "ConnectTimeout=5",
+    "-F",
+    "/dev/null",
+    "-i",
+    key,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "ConnectTimeout=5",
   ];
 }
 
@@ -265,7 +273,14 @@ async function preflight(backend: HostBackend): Promise<void> {
     if (netns.code !== 0) problems.push(`'ip netns' does not work (${netns.stderr.trim()}): apt-get install iproute2`);
   }
   problems.push(...(await backend.preflight()));
-  const tools = [["ssh", "openssh-client"], ["ssh-keygen", "openssh-client"], ["unshare", "util-linux"], ["nsenter", "util-linux"], ["flock", "util-linux"], ["ss", "iproute2"]];
+  const tools = [
+    ["ssh", "openssh-client"],
+    ["ssh-keygen", "openssh-client"],
+    ["unshare", "util-linux"],
+    ["nsenter", "util-linux"],
+    ["flock", "util-linux"],
+    ["ss", "iproute2"],
+  ];
   for (const [tool, pkg] of tools) {
     if ((await run("sh", ["-c", `command -v ${tool}`])).code !== 0) problems.push(`${tool} not found: apt-get install ${pkg}`);
   }

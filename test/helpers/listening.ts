@@ -18,5 +18,7 @@ export function listening(): Set<number> {
 /** The plan's ports that are bound right now. */
 export function boundOf(plan: ClusterPlan): number[] {
   const held = listening();
-  return listenersOf(plan).map((l) => l.port).filter((p) => held.has(p));
+  return listenersOf(plan)
+    .map((l) => l.port)
+    .filter((p) => held.has(p));
 }

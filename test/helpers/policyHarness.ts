@@ -90,7 +90,11 @@ function common(policy: Policy, config: PolicyConfig) {
   };
 }
 
-async function outcomeOf(policy: Policy, level: EnforcementLevel, run: (report: (message: string, urn?: string) => void) => unknown): Promise<Outcome> {
+async function outcomeOf(
+  policy: Policy,
+  level: EnforcementLevel,
+  run: (report: (message: string, urn?: string) => void) => unknown,
+): Promise<Outcome> {
   const violations: Violation[] = [];
   try {
     await run((message, urn) => violations.push({ policy: policy.name, level, message, ...(urn ? { urn } : {}) }));
@@ -113,10 +117,21 @@ export function validateResource(policy: ResourceValidationPolicy, r: TestResour
 }
 
 /** Runs a resource policy's remediation; the changed properties in wire form, or undefined when it left them alone (or does not apply). */
-export async function remediateResource(policy: ResourceValidationPolicy, r: TestResource, config: PolicyConfig = {}): Promise<Record<string, any> | undefined> {
+export async function remediateResource(
+  policy: ResourceValidationPolicy,
+  r: TestResource,
+  config: PolicyConfig = {},
+): Promise<Record<string, any> | undefined> {
   const { level: _, ...rest } = common(policy, config);
   try {
-    const result = await policy.remediateResource?.({ ...rest, type: r.type, name: r.name, urn: urnOf(r), opts: optionsOf(r), props: fromWire(r.props, true) });
+    const result = await policy.remediateResource?.({
+      ...rest,
+      type: r.type,
+      name: r.name,
+      urn: urnOf(r),
+      opts: optionsOf(r),
+      props: fromWire(r.props, true),
+    });
     return result ? codec.serializeProperties(result) : undefined;
   } catch (e) {
     if (e instanceof NotApplicable) return undefined;
@@ -157,7 +172,9 @@ export function stackResources(resources: readonly TestResource[]): PolicyResour
 /** Runs a stack policy over a whole stack. */
 export function validateStack(policy: StackValidationPolicy, resources: readonly TestResource[], config: PolicyConfig = {}): Promise<Outcome> {
   const { level, stackTags, getConfig, notApplicable } = common(policy, config);
-  return outcomeOf(policy, level, (report) => policy.validateStack({ resources: stackResources(resources), stackTags, getConfig, notApplicable }, report));
+  return outcomeOf(policy, level, (report) =>
+    policy.validateStack({ resources: stackResources(resources), stackTags, getConfig, notApplicable }, report),
+  );
 }
 
 /** The messages of an outcome, for assertions. */

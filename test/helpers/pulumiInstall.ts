@@ -22,7 +22,10 @@ export interface PulumiInstall {
 }
 
 const which = (name: string): string | null =>
-  (process.env.PATH ?? "").split(":").map((d) => path.join(d || ".", name)).find(isExecutable) ?? null;
+  (process.env.PATH ?? "")
+    .split(":")
+    .map((d) => path.join(d || ".", name))
+    .find(isExecutable) ?? null;
 
 function isExecutable(file: string): boolean {
   try {
@@ -71,7 +74,11 @@ function cachedPlugins(cli: string, home: string): CachedPlugin[] {
 function languageHost(cli: string, plugins: readonly CachedPlugin[], pluginDir: string): { file: string; version: string | null } | null {
   const name = "pulumi-language-nodejs";
   const cached = plugins.filter((p) => p.kind === "language" && p.name === "nodejs").sort((a, b) => (atLeast(a.version, b.version) ? -1 : 1))[0];
-  const candidates = [which(name), path.join(path.dirname(fs.realpathSync(cli)), name), cached && path.join(pluginDir, `language-nodejs-v${cached.version.replace(/^v/, "")}`, name)];
+  const candidates = [
+    which(name),
+    path.join(path.dirname(fs.realpathSync(cli)), name),
+    cached && path.join(pluginDir, `language-nodejs-v${cached.version.replace(/^v/, "")}`, name),
+  ];
   const file = candidates.find((f): f is string => Boolean(f) && isExecutable(f as string));
   if (!file) return null;
   const r = spawnSync(file, ["-version"], { encoding: "utf8", timeout: 30_000 });

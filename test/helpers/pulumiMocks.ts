@@ -92,7 +92,12 @@ function invokeResult(token: string, inputs: Record<string, unknown>): Record<st
     case "aws:ec2/getSubnets:getSubnets":
       return { id: "subnets", ids: SUBNETS };
     case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
-      return { id: "offerings", locations: ZONES, locationTypes: ZONES.map(() => "availability-zone"), instanceTypes: ZONES.map(() => "dl1.24xlarge") };
+      return {
+        id: "offerings",
+        locations: ZONES,
+        locationTypes: ZONES.map(() => "availability-zone"),
+        instanceTypes: ZONES.map(() => "dl1.24xlarge"),
+      };
     default:
       throw new Error(`unmocked invoke ${token}`);
   }
@@ -121,7 +126,8 @@ const typeOf = (r: unknown) => (r as { __pulumiType?: string }).__pulumiType ?? 
 /** The types of a resource's parents, outermost first, without the stack (URNs leave it out). */
 function parentTypes(parent: pulumi.Resource | undefined): string[] {
   const chain: string[] = [];
-  for (let p: unknown = parent; p; p = (p as { __parentResource?: unknown }).__parentResource) if (typeOf(p) !== TYPES.stack) chain.unshift(typeOf(p));
+  for (let p: unknown = parent; p; p = (p as { __parentResource?: unknown }).__parentResource)
+    if (typeOf(p) !== TYPES.stack) chain.unshift(typeOf(p));
   return chain;
 }
 
@@ -135,7 +141,17 @@ export async function settleMocked(body: () => Record<string, unknown> | Promise
       newResource: (a) => {
         const o = options.get(`${a.type}::${a.name}`);
         const urn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${[...(o?.typeChain ?? []), a.type].join("$")}::${a.name}`;
-        resources.push({ type: a.type, name: a.name, inputs: a.inputs, dependsOn: o?.dependsOn ?? [], deleteBeforeReplace: o?.deleteBeforeReplace ?? false, customTimeouts: o?.customTimeouts, additionalSecretOutputs: o?.additionalSecretOutputs ?? [], parent: o?.parent, urn });
+        resources.push({
+          type: a.type,
+          name: a.name,
+          inputs: a.inputs,
+          dependsOn: o?.dependsOn ?? [],
+          deleteBeforeReplace: o?.deleteBeforeReplace ?? false,
+          customTimeouts: o?.customTimeouts,
+          additionalSecretOutputs: o?.additionalSecretOutputs ?? [],
+          parent: o?.parent,
+          urn,
+        });
         return { id: `${a.name}-id`, state: resourceState(a.type, a.name, a.inputs) };
       },
       call: (a) => {
@@ -165,7 +181,11 @@ export async function settleMocked(body: () => Record<string, unknown> | Promise
     });
     return body();
   });
-  const stackOutputs = stack.outputs as unknown as { isKnown: Promise<boolean>; isSecret: Promise<boolean>; promise(): Promise<Record<string, unknown>> };
+  const stackOutputs = stack.outputs as unknown as {
+    isKnown: Promise<boolean>;
+    isSecret: Promise<boolean>;
+    promise(): Promise<Record<string, unknown>>;
+  };
   for (const p of [stackOutputs.isKnown, stackOutputs.isSecret]) p.catch(() => undefined);
   const [outputs, error] = await stackOutputs.promise().then(
     (o) => [o, undefined] as const,
@@ -182,11 +202,12 @@ export async function runMocked(body: () => Record<string, unknown> | Promise<Re
   return run;
 }
 
-
-
 /** The Pulumi program (index.ts) run afresh under mocks with `config` as its stack config; failures are returned. */
 export async function settleProgram(config: Record<string, unknown>, secretKeys: string[] = []): Promise<Run & { error?: Error }> {
-  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])), secretKeys);
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+    secretKeys,
+  );
   const program = require.resolve("../../index");
   delete require.cache[program];
   return settleMocked(() => require(program));
@@ -200,11 +221,15 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
 }
 
 export const TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBJlc3Qta2V5LWZvci1nYXVkaS1wZA test@gaudi-pd";
-export const TEST_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdGVzdC1vbmx5LW5vdC1hLXJlYWwta2V5\n-----END OPENSSH PRIVATE KEY-----\n";
+export const TEST_PRIVATE_KEY =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdGVzdC1vbmx5LW5vdC1hLXJlYWwta2V5\n-----END OPENSSH PRIVATE KEY-----\n";
 export const TEST_HF_TOKEN = "hf_TestTokenNeverInPlainText0123456789";
 
 /** A stack file's config plus the secrets `pulumi config set --secret` would add (and the public key for AWS stacks). */
-export function stackConfig(stack: string, edit: (c: Record<string, unknown>) => void = () => {}): { config: Record<string, unknown>; secretKeys: string[] } {
+export function stackConfig(
+  stack: string,
+  edit: (c: Record<string, unknown>) => void = () => {},
+): { config: Record<string, unknown>; secretKeys: string[] } {
   const file = readStackConfig(`${__dirname}/../../stacks`, stack);
   if (!file) throw new Error(`no stack file for ${stack}`);
   const config: Record<string, unknown> = structuredClone(file);

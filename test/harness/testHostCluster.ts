@@ -1,0 +1,45 @@
+// A cluster laid on test hosts: plan node `prefill-0` runs on test host `gpd-prefill-0`, and the topology lists the
+// test hosts under `infra.kind: hosts` in rank order, logged in as root.
+import { ClusterPlan, planCluster } from "../../components/plan";
+import { parseTopology } from "../../components/topology";
+import { PREFIX, TestHosts } from "./testHosts";
+
+/** The test host that runs a plan node. */
+export const hostOf = (node: string) => `${PREFIX}${node}`;
+
+/** Plan node name → the address of the test host that runs it. */
+export function addressesOf(hosts: TestHosts, nodes: readonly string[]): Record<string, string> {
+  return Object.fromEntries(nodes.map((n) => [n, hosts.host(hostOf(n)).address]));
+}
+
+/** `infra` listing every `prefill-<rank>`, `decode-<rank>` and the `router` of `addresses`, ranks in order. */
+export function hostsInfra(addresses: Readonly<Record<string, string>>) {
+  const listed = (role: "prefill" | "decode") =>
+    Object.keys(addresses)
+      .filter((n) => n.startsWith(`${role}-`))
+      .sort((a, b) => Number(a.slice(role.length + 1)) - Number(b.slice(role.length + 1)))
+      .map((n) => ({ address: addresses[n] }));
+  return { kind: "hosts", sshUser: "root", prefill: listed("prefill"), decode: listed("decode"), router: { address: addresses.router } };
+}
+
+/** The model a test-host cluster serves (the stand-in serves any name; this is the seed's default). */
+export const TEST_MODEL = "ibm-research/PowerMoE-3b";
+export const TEST_ROUTER_PORT = 9192;
+
+/** A cluster of `nodesPerRole` nodes per role, 2 instances each in one DP group per role, on the test hosts at `addresses`. */
+export function dpClusterPlan(
+  addresses: Readonly<Record<string, string>>,
+  options: { nodesPerRole: number; healthTimeoutSecs: number; decodeEnv?: Record<string, string> },
+): ClusterPlan {
+  const role = { nodes: options.nodesPerRole, instancesPerNode: 2, dpSize: 2 * options.nodesPerRole };
+  const topology = parseTopology({
+    model: TEST_MODEL,
+    vllmCommand: "vllm",
+    healthTimeoutSecs: options.healthTimeoutSecs,
+    prefill: role,
+    decode: { ...role, ...(options.decodeEnv ? { env: options.decodeEnv } : {}) },
+    router: { port: TEST_ROUTER_PORT },
+    infra: hostsInfra(addresses),
+  });
+  return planCluster(topology, { addresses });
+}
