@@ -4,37 +4,51 @@ import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { planCluster } from "../components/plan";
+import { ClusterPlan, listenersOf, planCluster } from "../components/plan";
 import { parseTopology } from "../components/topology";
 import { boundOf } from "./helpers/listening";
 import { portBlock } from "./helpers/ports";
 import { CLI, REPO } from "./helpers/runCli";
 import { withTempDir } from "./helpers/tempDir";
 
-/** Every port of the stack below lies in base .. base+6001, outside the ephemeral range. */
-const base = portBlock(6002);
-const topology = {
-  colocate: true,
-  ports: { base, channelBase: base + 2000, dpMaster: base + 4000 },
-  prefill: { instancesPerNode: 2, dpSize: 2 },
-  decode: { instancesPerNode: 2, dpSize: 2 },
-  router: { placement: "pd-0", port: base + 6000, metricsPort: base + 6001 },
-};
-const plan = planCluster(parseTopology(topology));
+/** Every port of a case's stack (decode's +1000 shift included) lies in base .. base+SPAN-1, outside the ephemeral range. */
+const SPAN = 1032;
 
-const STACK = `config:
+/** One node, one prefill and one decode instance, the router beside them: the smallest whole cluster, in its own port block. */
+function smallStack(): { plan: ClusterPlan; ports: number[]; yaml: string } {
+  const base = portBlock(SPAN);
+  const topology = {
+    colocate: true,
+    ports: { base, channelBase: base + 10, dpMaster: base + 20 },
+    prefill: { instancesPerNode: 1 },
+    decode: { instancesPerNode: 1 },
+    router: { placement: "pd-0", port: base + 30, metricsPort: base + 31 },
+  };
+  const plan = planCluster(parseTopology(topology));
+  const ports = listenersOf(plan).map((l) => l.port);
+  assert.ok(
+    ports.every((p) => p >= base && p < base + SPAN),
+    `planned ports ${ports.join(" ")} outside ${base}..${base + SPAN - 1}`,
+  );
+  const yaml = `config:
   gaudi-pd:model: ibm-research/PowerMoE-3b
-${Object.entries(topology).map(([k, v]) => `  gaudi-pd:${k}: ${JSON.stringify(v)}`).join("\n")}
+${Object.entries(topology)
+  .map(([k, v]) => `  gaudi-pd:${k}: ${JSON.stringify(v)}`)
+  .join("\n")}
   gaudi-pd:infra: {kind: aws, instanceType: dl1.24xlarge, ami: {owner: amazon, name: x}, sshCidrs: [203.0.113.0/24], routerCidrs: [203.0.113.0/24]}
 `;
+  return { plan, ports, yaml };
+}
 
-/** Processes whose command line or environment mentions `dir` (the simulation's work dir lies under it). */
-function processesMentioning(dir: string): string[] {
+/** Processes (other than this one) whose command line or environment names `dir`, or whose command line names one of `ports`. */
+function processesOf(dir: string, ports: readonly number[]): string[] {
+  const portWord = new RegExp(`(^|\\D)(${ports.join("|")})(\\D|$)`);
   const found: string[] = [];
-  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-      if (cmdline.includes(dir) || fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(dir)) found.push(`${pid}: ${cmdline}`);
+      if (cmdline.includes(dir) || portWord.test(cmdline) || fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(dir))
+        found.push(`${pid}: ${cmdline}`);
     } catch {
       // The process ended while we looked.
     }
@@ -42,27 +56,35 @@ function processesMentioning(dir: string): string[] {
   return found;
 }
 
-interface Interrupted {
+interface Ended {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
   readonly stderr: string;
 }
 
+interface Case {
+  /** The case's directory: stack file, and TMPDIR (where simulate makes its work dir). */
+  readonly root: string;
+  readonly stack: ReturnType<typeof smallStack>;
+}
+
 /**
- * Runs `simulate --stack sig` through `bash -c SHELL` (CMD stands for the simulate command) in its own process group,
- * with TMPDIR under `root`; once stderr matches `ready`, calls `interrupt(pid)`; resolves when bash has exited.
+ * Runs `bash -c SHELL` (CMD stands for `simulate --stack sig …`, then `extra`) as the leader of its own process group,
+ * as a shell runs a foreground job; once stderr matches `ready`, calls `interrupt(pid)`; resolves when bash has exited.
  */
-function simulateUntil(root: string, shell: string, ready: RegExp | null, interrupt: (pid: number) => void): Promise<Interrupted> {
-  const stacks = path.join(root, "stacks");
-  const tmp = path.join(root, "tmp");
+function simulateUntil(c: Case, shell: string, extra: string, ready: RegExp | null, interrupt: (pid: number) => void): Promise<Ended> {
+  const stacks = path.join(c.root, "stacks");
+  const tmp = path.join(c.root, "tmp");
   fs.mkdirSync(stacks);
   fs.mkdirSync(tmp);
-  fs.writeFileSync(path.join(stacks, "Pulumi.sig.yaml"), STACK);
-  const cmd = `exec '${process.execPath}' '${CLI}' simulate --stack sig --stacks-dir '${stacks}' --requests 200000 --timeout 120`;
+  fs.writeFileSync(path.join(stacks, "Pulumi.sig.yaml"), c.stack.yaml);
+  const cmd = `exec '${process.execPath}' '${CLI}' simulate --stack sig --stacks-dir '${stacks}' --timeout 120 ${extra}`;
   const child = spawn("bash", ["-c", shell.replace("CMD", cmd)], { cwd: REPO, env: { ...process.env, TMPDIR: tmp }, detached: true });
+  let stdout = "";
   let stderr = "";
   let signalled = false;
-  child.stdout.resume();
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
     if (ready && !signalled && ready.test(stderr)) {
@@ -75,41 +97,64 @@ function simulateUntil(root: string, shell: string, ready: RegExp | null, interr
       process.kill(-child.pid!, "SIGKILL");
       reject(new Error(`simulate did not exit within 180 s of starting; stderr:\n${stderr}`));
     }, 180_000);
-    child.on("exit", (code, signal) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }
 
-/** What every interruption must leave behind: nothing listening, no process of the run, no work directory. */
-function assertNothingLeft(root: string, r: Interrupted): void {
-  assert.deepEqual(boundOf(plan), [], `ports still bound after simulate exited; stderr:\n${r.stderr}`);
-  assert.deepEqual(processesMentioning(root), [], `processes left; stderr:\n${r.stderr}`);
+/** What every case must leave behind: no port of its block listening, no process of the run, no work directory. */
+function assertNothingLeft(c: Case, r: Ended): void {
+  assert.deepEqual(boundOf(c.stack.plan), [], `ports still bound after simulate exited; stderr:\n${r.stderr}`);
+  assert.deepEqual(processesOf(c.root, c.stack.ports), [], `processes left; stderr:\n${r.stderr}`);
   // tsx's compile cache (tsx-<uid>) is the loader's, kept across runs by design; everything else is simulate's.
-  const left = fs.readdirSync(path.join(root, "tmp")).filter((f) => !/^tsx-\d+$/.test(f));
+  const left = fs.readdirSync(path.join(c.root, "tmp")).filter((f) => !/^tsx-\d+$/.test(f));
   assert.deepEqual(left, [], `temp files left; stderr:\n${r.stderr}`);
 }
 
-test("SIGHUP (the terminal closed) once instances are healthy: simulate stops everything and removes its work dir", () =>
-  withTempDir("gaudi-pd-sim-signals-", async (root) => {
-    const r = await simulateUntil(root, "CMD", /all instances healthy|sending \d+ request/, (pid) => process.kill(pid, "SIGHUP"));
-    assert.equal(r.code, 130, r.stderr);
-    assert.match(r.stderr, /interrupted, stopping everything/);
-    assertNothingLeft(root, r);
+/** Runs `body` for a case with its own directory and port block. */
+const withCase = (body: (c: Case) => Promise<void>) => withTempDir("gaudi-pd-sim-signals-", (root) => body({ root, stack: smallStack() }));
+
+test("SIGHUP (the terminal closed) while requests run: simulate stops everything, removes its work dir and exits 129", () =>
+  withCase(async (c) => {
+    const r = await simulateUntil(c, "CMD", "--requests 200000", /sending \d+ request/, (pid) => process.kill(pid, "SIGHUP"));
+    assert.equal(r.code, 129, r.stderr);
+    assert.match(r.stderr, /SIGHUP, stopping everything/);
+    assertNothingLeft(c, r);
   }));
 
-test("output piped into `head -n 1` (EPIPE on its next line): simulate stops everything and removes its work dir", () =>
-  withTempDir("gaudi-pd-sim-signals-", async (root) => {
-    // Nothing is read from stderr here: head closes the pipe after the first line and bash exits once simulate has.
-    const r = await simulateUntil(root, "set -o pipefail; CMD 2>&1 | head -n 1 >/dev/null; echo \"exit ${PIPESTATUS[0]}\" >&2", null, () => undefined);
-    assert.match(r.stderr, /^exit 130$/m, "simulate exits 130 once its output is gone");
-    assertNothingLeft(root, r);
+test("progress and result piped into `head -n 1` (EPIPE on the next line): simulate stops everything and exits 141", () =>
+  withCase(async (c) => {
+    // head keeps the first line and exits; simulate's next progress line (while instances start) meets a closed pipe.
+    const r = await simulateUntil(c, 'CMD 2>&1 | head -n 1; echo "exit ${PIPESTATUS[0]}" >&2', "--requests 200000", null, () => undefined);
+    assert.match(r.stdout, /^simulate: starting 2 instance\(s\) on 1 node\(s\)/, r.stdout);
+    assert.match(r.stderr, /^exit 141$/m, "simulate exits 141 (128 + SIGPIPE) once its output is gone");
+    assertNothingLeft(c, r);
   }));
 
-test("Ctrl-C (SIGINT to the whole process group) while instances start: simulate stops everything and removes its work dir", () =>
-  withTempDir("gaudi-pd-sim-signals-", async (root) => {
-    const r = await simulateUntil(root, "CMD", /starting \d+ instance/, (pid) => process.kill(-pid, "SIGINT"));
+test("only the result piped into `head -n 1`: the one summary line fits, simulate finishes, exits 0 and leaves nothing", () =>
+  withCase(async (c) => {
+    const r = await simulateUntil(c, 'CMD | head -n 1; echo "exit ${PIPESTATUS[0]}" >&2', "--requests 4", null, () => undefined);
+    assert.match(r.stdout, /^4\/4 requests ok, 0 failed/, r.stderr);
+    assert.match(r.stderr, /^exit 0$/m, r.stderr);
+    assertNothingLeft(c, r);
+  }));
+
+test("Ctrl-C twice (SIGINT to the whole process group) while instances start: simulate stops everything and exits 130", () =>
+  withCase(async (c) => {
+    const r = await simulateUntil(c, "CMD", "--requests 200000", /starting \d+ instance/, (pid) => {
+      process.kill(-pid, "SIGINT");
+      // An impatient second Ctrl-C while everything stops must not cut the teardown short.
+      setTimeout(() => {
+        try {
+          process.kill(-pid, "SIGINT");
+        } catch {
+          // Everything had stopped already: nothing left to interrupt.
+        }
+      }, 300);
+    });
     assert.equal(r.code, 130, r.stderr);
-    assertNothingLeft(root, r);
+    assert.match(r.stderr, /SIGINT, stopping everything/);
+    assertNothingLeft(c, r);
   }));
