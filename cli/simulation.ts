@@ -207,7 +207,7 @@ async function whileReporting(work: Promise<void>, plan: ClusterPlan, started: n
 /** Signals on which a simulation stops everything it started, then exits 128 + the signal's number as shells report a death by it. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Output piped into a reader that has gone (`| head`): Node ignores SIGPIPE, so the write fails with EPIPE; exit as a death by SIGPIPE. */
-const EPIPE_EXIT = 128 + os.constants.signals.SIGPIPE;
+export const EPIPE_EXIT = 128 + os.constants.signals.SIGPIPE;
 
 /** Start, exercise and stop the cluster. Stops everything it started, also on failure, Ctrl-C, a closed terminal or a closed pipe. */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {

@@ -141,6 +141,14 @@ test("only the result piped into `head -n 1`: the one summary line fits, simulat
     assertNothingLeft(c, r);
   }));
 
+test("the result's reader gone before the summary (`| true`): simulate finishes, exits 141 without a stack trace, leaves nothing", () =>
+  withCase(async (c) => {
+    const r = await simulateUntil(c, 'CMD | true; echo "exit ${PIPESTATUS[0]}" >&2', "--requests 4", null, () => undefined);
+    assert.match(r.stderr, /^exit 141$/m, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|^\s+at /m, r.stderr);
+    assertNothingLeft(c, r);
+  }));
+
 test("Ctrl-C twice (SIGINT to the whole process group) while instances start: simulate stops everything and exits 130", () =>
   withCase(async (c) => {
     const r = await simulateUntil(c, "CMD", "--requests 200000", /starting \d+ instance/, (pid) => {
