@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tools/", ".venv-router/", ".cache/", ".gaudi-pd/", "tools/pulumi/"] },
+  { ignores: ["node_modules/", ".tools/", ".venv-router/", ".venv-hf/", ".cache/", ".gaudi-pd/", "tools/pulumi/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,14 +1,13 @@
 // Deployment overhead: N test hosts (network namespaces, one instance each, router beside prefill-0), every stand-in
-// taking D seconds to start. From the first node script starting to a verified router, divided by D: every node
-// started at once (as the remote commands do) and node after node (as the seed's manual procedure does).
+// taking D seconds to start. From the first node script starting to a verified router, divided by D: the serving steps
+// run as the remote commands run them (render/serveSteps.ts) and node after node (as the seed's manual procedure does).
 // Needs root (network namespaces, sshd); run alone: `npm run bench -- deploy`.
 import * as path from "node:path";
 import { bindAddresses, ClusterPlan, planCluster } from "../components/plan";
-import { scriptCommands, verifyCommands } from "../components/render/hostCommands";
-import { renderNodeScript } from "../components/render/nodeScript";
-import { renderRouterScript } from "../components/render/routerScript";
-import { renderVerifyScript } from "../components/render/verifyScript";
+import { PROGRAM_CLUSTER } from "../components/names";
+import { ServeStep, serveSteps } from "../components/render/serveSteps";
 import { parseTopology } from "../components/topology";
+import { TEST_MODEL } from "../test/harness/testHostCluster";
 import { HOST_STATE_DIR, PREFIX, TestHosts } from "../test/harness/testHosts";
 
 const D_SECS = 20;
@@ -18,6 +17,7 @@ function planOn(hosts: TestHosts, n: number): ClusterPlan {
   const names = [...Array.from({ length: n / 2 }, (_, r) => `prefill-${r}`), ...Array.from({ length: n / 2 }, (_, r) => `decode-${r}`)];
   const env = { VLLM_SIM_STARTUP_DELAY_MS: String(D_SECS * 1000) };
   const topology = parseTopology({
+    model: TEST_MODEL,
     vllmCommand: "vllm",
     stateDir: HOST_STATE_DIR,
     healthTimeoutSecs: 120,
@@ -33,28 +33,27 @@ async function must(what: string, p: Promise<{ code: number; stderr: string }>):
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr.trim().split("\n").slice(-5).join(" | ")}`);
 }
 
-/** Seconds from the first node script starting to a verified router. */
+/**
+ * Seconds from the first node script starting to a verified router. Parallel: the serving steps exactly as PdServing
+ * orders them, each as soon as the steps it runs after are done. Serial: node after node, then the router, then verify.
+ */
 async function deploy(hosts: TestHosts, plan: ClusterPlan, parallel: boolean): Promise<number> {
-  const on = (node: string) => `${PREFIX}${node}`;
-  const stateDir = plan.topology.stateDir;
-  const create = (node: string) =>
-    must(node, hosts.ssh(on(node), scriptCommands(stateDir, node).create, { stdin: renderNodeScript(plan, node), timeoutMs: 300_000 }));
+  const steps = serveSteps(plan, PROGRAM_CLUSTER);
+  const run = (s: ServeStep) => must(s.name, hosts.ssh(`${PREFIX}${s.host}`, s.commands.create, { stdin: s.render(plan), timeoutMs: 300_000 }));
   const started = performance.now();
   try {
-    if (parallel) await Promise.all(plan.nodes.map((n) => create(n.name)));
-    else for (const n of plan.nodes) await create(n.name);
-    await must(
-      "router",
-      hosts.ssh(on("prefill-0"), scriptCommands(stateDir, "router").create, { stdin: renderRouterScript(plan), timeoutMs: 300_000 }),
-    );
-    await must(
-      "verify",
-      hosts.ssh(on("prefill-0"), verifyCommands(stateDir, "gaudi-pd-verify").create, { stdin: renderVerifyScript(plan), timeoutMs: 300_000 }),
-    );
+    if (parallel) {
+      const done = new Map<string, Promise<void>>();
+      for (const s of steps)
+        done.set(
+          s.name,
+          Promise.all(s.after.map((a) => done.get(a))).then(() => run(s)),
+        );
+      await Promise.all(done.values());
+    } else for (const s of steps) await run(s);
     return (performance.now() - started) / 1000;
   } finally {
-    await hosts.ssh(on("prefill-0"), scriptCommands(stateDir, "router").delete);
-    await Promise.all(plan.nodes.map((n) => hosts.ssh(on(n.name), scriptCommands(stateDir, n.name).delete)));
+    for (const s of [...steps].reverse()) await hosts.ssh(`${PREFIX}${s.host}`, s.commands.delete);
   }
 }
 

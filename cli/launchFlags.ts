@@ -1,4 +1,5 @@
 // The seed launcher's flags (and the fuller launcher's), mapped onto a one-role topology and a launch target.
+import * as os from "node:os";
 import * as path from "node:path";
 import { isHostAddress } from "../components/fieldTypes";
 import { Problem, shownValue } from "../components/problems";
@@ -53,7 +54,7 @@ export const LAUNCH_FLAGS: readonly FlagSpec[] = [
 ];
 
 /** Topology field → the flag that sets it, to name flags (not fields) in error lines. */
-const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
+export const FIELD_FLAGS: ReadonlyArray<[string, string]> = [
   ["ports.channelBase", "--base-channel-port"],
   ["ports.dpMaster", "--dp-master-port"],
   ["ports.base", "--base-port"],
@@ -170,6 +171,8 @@ export function launchFromFlags(flags: ParsedFlags): { target: LaunchTarget; raw
     },
     logDir,
     stateDir: path.resolve(flagValue(flags, "--state-dir") ?? path.join(logDir, ".gaudi-pd")),
+    // The caller's own Hugging Face cache, as vLLM run by hand would use it.
+    hfCacheDir: path.resolve(process.env.HF_HOME || path.join(os.homedir(), ".cache", "huggingface")),
     // The seed hands HF_TOKEN down from the environment; here it goes to a 0600 file, never into the script.
     hfToken: process.env.HF_TOKEN ? SECRET_PLACEHOLDER : undefined,
     [role]: roleBlock,

@@ -4,7 +4,7 @@ import { CliError } from "./errors";
 import { shownValue } from "../components/problems";
 import { commandFlags, flagHelp, FlagSpec, flagValue } from "./flags";
 import { planStack } from "./planCommand";
-import { EPIPE_EXIT, runSimulation } from "./simulation";
+import { EPIPE_EXIT, runSimulation, SimulationResult } from "./simulation";
 
 const SIMULATE_FLAGS: readonly FlagSpec[] = [
   { name: "--help", short: "-h", help: "Show this help message" },
@@ -12,7 +12,7 @@ const SIMULATE_FLAGS: readonly FlagSpec[] = [
   { name: "--stacks-dir", value: "DIR", help: "Where the stack files are (default: the project's stacks/)" },
   { name: "--requests", value: "N", help: "Requests to send through the router (default: 20)" },
   { name: "--timeout", value: "SECS", help: "How long instances may take to become healthy (default: 120)" },
-  { name: "--json", help: "Print the summary as JSON: { requests, ok, failed, p50Ms, p99Ms, startupMs, kvTransfers }" },
+  { name: "--json", help: "Print the summary as JSON: { requests, ok, failed, p50Ms, p99Ms, startupMs, kvTransfers, modelFetches }" },
 ];
 
 export const SIMULATE_USAGE = `Usage: gaudi-pd simulate [--stack NAME] [--requests N] [--json]
@@ -47,6 +47,12 @@ function positiveInt(flag: string, value: string | undefined, dflt: number): num
   return Number(value);
 }
 
+/** How often each node downloaded the model: the most any of its files was served to it (0 for a local path). */
+function fetchSummary(fetches: SimulationResult["modelFetches"]): string {
+  const perNode = Object.entries(fetches).map(([node, files]) => `${node} ${Math.max(0, ...Object.values(files))}`);
+  return `model fetches per node: ${perNode.join(", ")}`;
+}
+
 export async function simulateCommand(argv: readonly string[]): Promise<number> {
   const flags = commandFlags(argv, SIMULATE_FLAGS, SIMULATE_USAGE);
   if (!flags) return 0;
@@ -66,7 +72,8 @@ export async function simulateCommand(argv: readonly string[]): Promise<number> 
   else
     console.log(
       `${summary.ok}/${summary.requests} requests ok, ${summary.failed} failed; p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms; ` +
-        `startup ${(summary.startupMs / 1000).toFixed(1)} s; ${summary.kvTransfers} KV transfers${logsKept ? `; logs in ${logsKept}` : ""}`,
+        `startup ${(summary.startupMs / 1000).toFixed(1)} s; ${summary.kvTransfers} KV transfers; ${fetchSummary(summary.modelFetches)}` +
+        `${logsKept ? `; logs in ${logsKept}` : ""}`,
     );
   return failures.length === 0 ? 0 : 1;
 }

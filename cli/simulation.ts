@@ -11,7 +11,8 @@ import { renderVerifyScript } from "../components/render/verifyScript";
 import { Topology } from "../components/topology";
 import { CliError } from "./errors";
 import { run, RunOptions } from "./processes";
-import { installRouter } from "../sim/routerInstall";
+import { installHf, installRouter } from "../sim/toolInstall";
+import { StandInHub, startHub, tinyModelRepo } from "../sim/hfHub";
 import { RequestOutcome, sendRequests } from "./requests";
 import { httpStatus } from "../sim/completionClient";
 import { STAND_IN } from "../sim/standIn";
@@ -43,16 +44,20 @@ export interface SimulationResult {
   readonly startupMs: number;
   /** KV transfers the decode instances counted (vllm:nixl_bytes_transferred_count), the verify step's included. */
   readonly kvTransfers: number;
+  /** Per node, how often the stand-in hub served each model file to it (empty for a model given as a local path). */
+  readonly modelFetches: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** One line per failed request or verify finding, saying why. */
   readonly failures: readonly string[];
   /** Where the logs were kept (only when something failed). */
   readonly logsKept: string | null;
 }
 
-/** The scripts of one simulation: each node (and the router) gets its own state and log directories. */
+/** The scripts of one simulation: each node (and the router) gets its own state, log and Hugging Face cache directories. */
 interface Script {
   readonly name: string;
   readonly file: string;
+  /** Added to the environment its verbs run with. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** A node's view of the topology: its own directories, and the stand-in told which machine it is on so it guards that machine's HPU modules. */
@@ -63,6 +68,7 @@ function simTopology(topology: Topology, workDir: string, name: string): Topolog
     vllmCommand: STAND_IN,
     stateDir: path.join(workDir, name, "state"),
     logDir: path.join(workDir, name, "log"),
+    hfCacheDir: path.join(workDir, name, "hf"),
     prefill: env(topology.prefill),
     decode: env(topology.decode),
   };
@@ -105,7 +111,9 @@ function routerPath(): string {
 
 /** Run `verbs` of every script at once; on failure, the failing scripts' own words name the instance and its log tail. */
 async function runAll(scripts: readonly Script[], verbs: readonly string[], opts: RunOptions): Promise<void> {
-  const results = await Promise.all(scripts.map(async (s) => ({ s, r: await run("bash", [s.file, ...verbs], opts) })));
+  const results = await Promise.all(
+    scripts.map(async (s) => ({ s, r: await run("bash", [s.file, ...verbs], { ...opts, env: { ...opts.env, ...s.env } }) })),
+  );
   const failed = results.filter(({ r }) => r.code !== 0);
   if (failed.length)
     throw new CliError(
@@ -130,7 +138,25 @@ interface Verified {
   readonly kvTransfers: number;
 }
 
-function summarize(outcomes: readonly RequestOutcome[], startupMs: number, verified: Verified, logsKept: string | null): SimulationResult {
+/** A stand-in hub serving a tiny repository for a hub model (none for a local path), and `hf` on the nodes' PATH. */
+async function modelHub(topology: Topology): Promise<{ hub: StandInHub | null; path: string }> {
+  if (topology.model.startsWith("/")) return { hub: null, path: "" };
+  let hf: string;
+  try {
+    hf = installHf();
+  } catch (e) {
+    throw new CliError([`simulate: ${(e as Error).message}`], 1);
+  }
+  return { hub: await startHub([tinyModelRepo(topology.model)]), path: `${path.dirname(hf)}:` };
+}
+
+function summarize(
+  outcomes: readonly RequestOutcome[],
+  startupMs: number,
+  verified: Verified,
+  modelFetches: SimulationResult["modelFetches"],
+  logsKept: string | null,
+): SimulationResult {
   const latencies = outcomes
     .filter((o) => o.error === null)
     .map((o) => o.ms)
@@ -144,6 +170,7 @@ function summarize(outcomes: readonly RequestOutcome[], startupMs: number, verif
     p99Ms: Math.round(percentile(latencies, 0.99)),
     startupMs: Math.round(startupMs),
     kvTransfers: verified.kvTransfers,
+    modelFetches,
     failures: [...failed, ...verified.findings],
     logsKept,
   };
@@ -215,11 +242,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   if (problems.length) throw new CliError(problems);
   const routerExe = routerPath();
   const workDir = fs.mkdtempSync(path.join(options.workRoot ?? os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
-  const { nodes, router } = writeScripts(options, workDir);
+  const written = writeScripts(options, workDir);
   // The scripts' own temp files (a wait cut short leaves its probe dir) go with the work dir.
   fs.mkdirSync(path.join(workDir, "tmp"));
+  // Started last before the try below, whose finally closes it.
+  const { hub, path: hfPath } = await modelHub(options.topology);
+  const router = written.router;
+  // Each node fetches from the hub under its own name, so the hub counts its fetches apart.
+  const nodes = written.nodes.map((s) => (hub ? { ...s, env: { HF_ENDPOINT: hub.urlFor(s.name), HF_HUB_DISABLE_TELEMETRY: "1" } } : s));
   const env = {
-    PATH: `${path.dirname(routerExe)}:${process.env.PATH}`,
+    PATH: `${hfPath}${path.dirname(routerExe)}:${process.env.PATH}`,
     GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs),
     TMPDIR: path.join(workDir, "tmp"),
   };
@@ -293,11 +325,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     goOn();
     const verified = await verify(plan, workDir, lookOptions);
     ok = outcomes.every((o) => o.error === null) && verified.findings.length === 0;
-    return summarize(outcomes, startupMs, verified, ok ? null : workDir);
+    const modelFetches = Object.fromEntries(nodes.map((s) => [s.name, hub?.fetches(s.name) ?? {}]));
+    return summarize(outcomes, startupMs, verified, modelFetches, ok ? null : workDir);
   } finally {
     await stopAll();
     // Interrupted meanwhile: that teardown ends the process, and nothing here may print or remove anything first.
     if (exiting) await exiting;
+    await hub?.close();
     for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
     for (const out of [process.stdout, process.stderr]) out.removeListener("error", onOutputError);
     if (ok) fs.rmSync(workDir, { recursive: true, force: true });

@@ -1,15 +1,13 @@
-// PdServing: the plan's vLLM instances and router started on the hosts — one health-gated remote command per
-// node carrying its rendered script on stdin, then the router once every node serves.
+// PdServing: the plan's vLLM instances and router started on the hosts — one health-gated remote command per node and
+// one for the router, all at once, each carrying its rendered script on stdin; then the verify step (render/serveSteps.ts).
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Host } from "./hosts";
-import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE, hfTokenName, readyName, ROUTER_UNIT, routerServeName, serveName, verifyName } from "./names";
+import { COMPONENT_TYPES, DEDICATED_ROUTER_NODE, hfTokenName, readyName } from "./names";
 import { bindAddresses, ClusterPlan } from "./plan";
-import { CommandText, hfTokenCommands, hfTokenEnv, READY_COMMAND, scriptCommands, verifyCommands } from "./render/hostCommands";
-import { renderNodeScript } from "./render/nodeScript";
-import { renderRouterScript } from "./render/routerScript";
-import { renderVerifyScript } from "./render/verifyScript";
+import { hfTokenCommands, hfTokenEnv, READY_COMMAND } from "./render/hostCommands";
+import { serveSteps } from "./render/serveSteps";
 import { ConfigError, Problem, problem } from "./problems";
 import { Topology } from "./topology";
 
@@ -83,68 +81,64 @@ export class PdServing extends pulumi.ComponentResource {
     const bindAll = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, hostOf(n).privateAddress]))).apply((a) => bindAddresses(plan, a));
     const bound = args.secretTopology ? pulumi.secret(bindAll) : bindAll;
 
-    const ready = (h: Host) =>
-      new command.remote.Command(
+    const readyCommands = new Map<string, command.remote.Command>();
+    // One readiness poll per host, registered when a step first needs it.
+    const ready = (hostName: string): command.remote.Command => {
+      const known = readyCommands.get(hostName);
+      if (known) return known;
+      const h = hostOf(hostName);
+      const poll = new command.remote.Command(
         readyName(name, h.name),
         { connection: h.connection.apply((c) => ({ ...c, dialErrorLimit: -1 })), create: READY_COMMAND, logging: "none", ...QUIET_SSHD },
         { parent: this, customTimeouts: { create: READY_TIMEOUT } },
       );
-    // The scripts print no secret and carry none (the token reaches a host only through its own command).
-    const serve = (resourceName: string, h: Host, text: CommandText, script: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
-      new command.remote.Command(
-        resourceName,
-        {
-          connection: h.connection,
-          create: text.create,
-          delete: text.delete,
-          stdin: script,
-          triggers: [script.apply(sha256)],
-          logging: "stdoutAndStderr",
-          ...QUIET_SSHD,
-        },
-        { parent: this, dependsOn, deleteBeforeReplace: true },
-      );
+      readyCommands.set(hostName, poll);
+      return poll;
+    };
     const tokenFile = args.hfToken === undefined ? undefined : pulumi.secret(pulumi.output(args.hfToken).apply(hfTokenEnv));
+    const tokens = new Map(
+      tokenFile === undefined
+        ? []
+        : plan.nodes.map((n) => {
+            const h = hostOf(n.name);
+            const token = new command.remote.Command(
+              hfTokenName(name, n.name),
+              { connection: h.connection, ...hfTokenCommands(stateDir), stdin: tokenFile, logging: "none", ...QUIET_SSHD },
+              { parent: this, dependsOn: ready(n.name), additionalSecretOutputs: ["stdout", "stderr"] },
+            );
+            return [n.name, token] as const;
+          }),
+    );
 
-    // No ordering between nodes: a DP group comes up only once all its ranks start.
-    const scripts: pulumi.Output<string>[] = [];
-    const serves = plan.nodes.map((node) => {
-      const h = hostOf(node.name);
-      const gates: pulumi.Resource[] = [ready(h)];
-      if (tokenFile)
-        gates.push(
-          new command.remote.Command(
-            hfTokenName(name, node.name),
-            { connection: h.connection, ...hfTokenCommands(stateDir), stdin: tokenFile, logging: "none", ...QUIET_SSHD },
-            { parent: this, dependsOn: gates[0], additionalSecretOutputs: ["stdout", "stderr"] },
-          ),
-        );
-      const script = bound.apply((p) => renderNodeScript(p, node.name));
-      scripts.push(script);
-      return serve(serveName(name, node.name), h, scriptCommands(stateDir, node.name), script, gates);
-    });
-
-    const routerScript = bound.apply((p) => renderRouterScript(p));
-    const router = serve(routerServeName(name), routerHost, scriptCommands(stateDir, ROUTER_UNIT), routerScript, [
-      ...serves,
-      ...(dedicated ? [ready(routerHost)] : []),
-    ]);
-
-    // The last step: prove the KV path. Re-run whenever a serve script or the router changes; a finding fails `up`.
-    if (plan.topology.verify.enabled) {
-      const verify = verifyCommands(stateDir, verifyName(name));
-      new command.remote.Command(
-        verifyName(name),
-        {
-          connection: routerHost.connection,
-          create: verify.create,
-          delete: verify.delete,
-          stdin: bound.apply(renderVerifyScript),
-          triggers: [...scripts, routerScript].map((s) => s.apply(sha256)),
-          logging: "stdoutAndStderr",
-          ...QUIET_SSHD,
-        },
-        { parent: this, dependsOn: [router], deleteBeforeReplace: true },
+    // The scripts print no secret and carry none (the token reaches a host only through its own command). A step is replaced
+    // when its script changes; one that runs after others (verify) when any of their scripts changes.
+    const commands = new Map<string, command.remote.Command>();
+    const scripts = new Map<string, pulumi.Output<string>>();
+    for (const step of serveSteps(plan, name)) {
+      const script = bound.apply(step.render);
+      scripts.set(step.name, script);
+      const changed = step.after.length ? step.after.map((s) => scripts.get(s) as pulumi.Output<string>) : [script];
+      const token = step.readsHfToken ? tokens.get(step.host) : undefined;
+      const dependsOn = [
+        ...step.readyHosts.map(ready),
+        ...(token ? [token] : []),
+        ...step.after.map((s) => commands.get(s) as command.remote.Command),
+      ];
+      commands.set(
+        step.name,
+        new command.remote.Command(
+          step.name,
+          {
+            connection: hostOf(step.host).connection,
+            create: step.commands.create,
+            delete: step.commands.delete,
+            stdin: script,
+            triggers: changed.map((s) => s.apply(sha256)),
+            logging: "stdoutAndStderr",
+            ...QUIET_SSHD,
+          },
+          { parent: this, dependsOn, deleteBeforeReplace: true },
+        ),
       );
     }
 

@@ -180,6 +180,9 @@ function instanceEnv(topology: Topology, r: RoleTopology, site: InstanceSite, si
     UCX_TLS: ucxTlsOf(r),
     VLLM_NIXL_DEVICE_TO_DEVICE: String(r.nixl.bufferDevice === "hpu"),
     HABANA_VISIBLE_MODULES: modules.join(","),
+    // The node fetched the model into this cache before starting its instances: they read it and never the hub.
+    HF_HOME: topology.hfCacheDir,
+    HF_HUB_OFFLINE: "1",
     ...bucketEnv(r),
   };
   if (r.nixl.bufferDevice === "hpu") env.UCX_MEMTYPE_CACHE = "0";

@@ -36,35 +36,53 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min
 const port = int(1024, 65535);
 
 /** Settings shared by both roles: set at top level, overridable in `prefill:` / `decode:`. */
+// Each field's description is its documentation: Pulumi.yaml's config block is held to it (test/config-defaults.test.ts).
 const sharedShape = {
-  maxModelLen: int(1).optional(),
-  maxNumBatchedTokens: int(1).optional(),
-  maxNumSeqs: int(1).optional(),
-  maxCudagraphCaptureSize: int(1).optional(),
-  gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
-  longPrefillTokenThreshold: int(1).optional(),
-  enforceEager: z.boolean().optional(),
-  prefixCaching: z.boolean().optional(),
-  warmup: z.boolean().optional(),
-  expertParallel: z.boolean().optional(),
-  profile: z.boolean().optional(),
-  debug: z.boolean().optional(),
+  maxModelLen: int(1).optional().describe("Longest sequence an instance accepts, prompt plus output, in tokens (vLLM --max-model-len)"),
+  maxNumBatchedTokens: int(1).optional().describe("Most tokens an instance schedules in one step (vLLM --max_num_batched_tokens)"),
+  maxNumSeqs: int(1).optional().describe("Most requests an instance runs at once (vLLM --max-num-seqs)"),
+  maxCudagraphCaptureSize: int(1).optional().describe("Largest batch, in tokens, captured as an HPU graph (vLLM --max-cudagraph-capture-size)"),
+  gpuMemoryUtilization: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .describe("Fraction of each HPU's memory vLLM may take, above 0 and at most 1 (vLLM --gpu-memory-utilization)"),
+  longPrefillTokenThreshold: int(1)
+    .optional()
+    .describe("Prompts longer than this many tokens are scheduled as long prefills (vLLM --long_prefill_token_threshold)"),
+  enforceEager: z.boolean().optional().describe("Run eagerly, without HPU graphs (vLLM --enforce-eager)"),
+  prefixCaching: z.boolean().optional().describe("Reuse the KV cache of shared prompt prefixes; off passes --no-enable-prefix-caching"),
+  warmup: z.boolean().optional().describe("Run Gaudi warmup before serving; off sets VLLM_SKIP_WARMUP=True (faster start, slower first requests)"),
+  expertParallel: z.boolean().optional().describe("Spread a mixture-of-experts model's experts over the HPUs (vLLM --enable-expert-parallel)"),
+  profile: z.boolean().optional().describe("HPU and torch profiling, written into the log directory"),
+  debug: z.boolean().optional().describe("Debug logging (VLLM_LOGGING_LEVEL=DEBUG)"),
   // Empty means off, so Pulumi.yaml can declare them with a default.
-  incConfig: optionalPath.optional(),
-  recipeCacheDir: optionalPath.optional(),
-  env: z.record(envName, envValue).optional(),
+  incConfig: optionalPath
+    .optional()
+    .describe("Path on the hosts of an INC fp8 quantization config (QUANT_CONFIG, --kv_cache_dtype fp8_inc); empty is off"),
+  recipeCacheDir: optionalPath.optional().describe("Directory on the hosts for the HPU graph recipe cache; empty is off"),
+  env: z
+    .record(envName, envValue)
+    .optional()
+    .describe("Extra environment variables for every instance (NAME: value); may not replace one gaudi-pd derives"),
   nixl: z
     .strictObject({
-      bufferDevice: z.enum(BUFFER_DEVICES).optional(),
-      backend: z.enum(NIXL_BACKENDS).optional(),
+      bufferDevice: z.enum(BUFFER_DEVICES).optional().describe("Where NIXL stages KV blocks for transfer: cpu (host memory) or hpu (device memory)"),
+      backend: z.enum(NIXL_BACKENDS).optional().describe("NIXL transport: UCX, or LIBFABRIC (AWS EFA)"),
       ucxTls: z
         .string()
         .max(256, "must be at most 256 characters")
         .regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, "must be a comma-separated list of UCX transports")
-        .optional(),
-      sideChannelLayout: z.enum(SIDE_CHANNEL_LAYOUTS).optional(),
+        .optional()
+        .describe("UCX transports NIXL may use, comma-separated (UCX_TLS)"),
+      sideChannelLayout: z
+        .enum(SIDE_CHANNEL_LAYOUTS)
+        .optional()
+        .describe("Side-channel ports vLLM binds: perEngine (one per instance, current vllm-gaudi) or perTpWorker (one per TP worker, 2025 builds)"),
     })
-    .optional(),
+    .optional()
+    .describe("KV-cache transfer from prefill to decode over NIXL: bufferDevice, backend, ucxTls, sideChannelLayout"),
 };
 
 const SHARED_DEFAULTS = {
@@ -93,96 +111,152 @@ const SHARED_DEFAULTS = {
 
 const roleSchema = z.strictObject({
   // No cap here: the planner refuses what overflows the port range (its limit depends on the port bases).
-  nodes: int(1).default(1),
-  instancesPerNode: int(1, 8).default(1),
-  tpSize: int(1, 8).default(1),
-  dpSize: int(1).default(1),
-  asyncScheduling: z.boolean().default(false),
+  nodes: int(1).default(1).describe("Machines this role runs on"),
+  instancesPerNode: int(1, 8).default(1).describe("vLLM instances on each machine, 1-8"),
+  tpSize: int(1, 8).default(1).describe("Tensor-parallel size: HPUs each instance spans, 1-8"),
+  dpSize: int(1).default(1).describe("Data-parallel size: 1 (independent instances) or instancesPerNode × nodes (one DP group over the role)"),
+  asyncScheduling: z.boolean().default(false).describe("vLLM --async-scheduling; decode only"),
   ...sharedShape,
 });
+const roleBlock = (fields: string) => `${fields}, and any top-level vLLM or nixl setting it overrides`;
 
 const sshTarget = {
-  address: hostAddress,
-  privateAddress: hostAddress.optional(),
-  user: loginName.optional(),
-  port: int(1, 65535).optional(),
+  address: hostAddress.describe("Address gaudi-pd reaches the machine at over SSH: IPv4, IPv6 or DNS name"),
+  privateAddress: hostAddress.optional().describe("Address the other machines reach it at (DP, NIXL and router traffic); default: address"),
+  user: loginName.optional().describe("SSH login; default: infra.sshUser"),
+  port: int(1, 65535).optional().describe("SSH port; default: infra.sshPort"),
 };
 const hostSchema = z.strictObject(sshTarget);
 
 const awsInfraSchema = z.strictObject({
-  kind: z.literal("aws"),
-  region: cloudId(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "us-east-1").optional(),
-  instanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "dl1.24xlarge").default("dl1.24xlarge"),
+  kind: z.literal("aws").describe("aws: gaudi-pd creates the machines as EC2 instances"),
+  region: cloudId(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "us-east-1")
+    .optional()
+    .describe("AWS region; default: the stack's aws:region"),
+  instanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "dl1.24xlarge")
+    .default("dl1.24xlarge")
+    .describe("EC2 instance type of the Gaudi machines"),
   // Both default to the instance type's (components/gaudiMachines.ts).
-  hpusPerNode: int(1, 64).optional(),
-  efaInterfaces: int(0, 32).optional(),
-  ami: z.union([
-    z.strictObject({ id: cloudId(/^ami-[0-9a-f]{1,17}$/, "ami-0123abcd") }),
-    z.strictObject({ owner: cloudId(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, "amazon or 123456789012"), name: plainText(128) }),
-  ]),
-  vpcId: cloudId(/^vpc-[0-9a-z]{1,17}$/, "vpc-0123abcd").optional(),
-  subnetId: cloudId(/^subnet-[0-9a-z]{1,17}$/, "subnet-0123abcd").optional(),
-  sshCidrs: z.array(ipv4Cidr).min(1).max(64),
-  routerCidrs: z.array(ipv4Cidr).max(64).default([]),
-  sshUser: loginName.default("ubuntu"),
+  hpusPerNode: int(1, 64).optional().describe("HPUs on each machine; default: the instance type's"),
+  efaInterfaces: int(0, 32).optional().describe("EFA network interfaces on each machine; default: the instance type's"),
+  ami: z
+    .union([
+      z.strictObject({ id: cloudId(/^ami-[0-9a-f]{1,17}$/, "ami-0123abcd").describe("AMI id") }),
+      z.strictObject({
+        owner: cloudId(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, "amazon or 123456789012").describe("AMI owner: an account id or an alias such as amazon"),
+        name: plainText(128).describe("AMI name filter (* matches anything); the newest available match is used"),
+      }),
+    ])
+    .describe("Machine image: {id}, or {owner, name} for the newest image matching the name"),
+  vpcId: cloudId(/^vpc-[0-9a-z]{1,17}$/, "vpc-0123abcd")
+    .optional()
+    .describe("VPC to create the machines in; default: the subnet's, else the region's default VPC"),
+  subnetId: cloudId(/^subnet-[0-9a-z]{1,17}$/, "subnet-0123abcd")
+    .optional()
+    .describe("Subnet of every machine (one placement group); default: a subnet of the VPC in a zone offering the instance type"),
+  sshCidrs: z.array(ipv4Cidr).min(1).max(64).describe("IPv4 CIDRs allowed to reach the machines over SSH, 1-64 of them"),
+  routerCidrs: z.array(ipv4Cidr).max(64).default([]).describe("IPv4 CIDRs allowed to reach the router's port; default: none"),
+  sshUser: loginName.default("ubuntu").describe("SSH login the AMI provides"),
   publicKey: z
     .string()
     .max(16384, "must be at most 16384 characters")
     .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line")
-    .optional(),
-  rootVolumeGb: int(50, 16384).default(500),
-  routerInstanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "c6i.large").default("c6i.large"),
+    .optional()
+    .describe("OpenSSH public key line installed for sshUser; required to deploy (its private half is gaudi-pd:sshPrivateKey)"),
+  rootVolumeGb: int(50, 16384).default(500).describe("Root volume of each machine, in GB (50-16384)"),
+  routerInstanceType: cloudId(/^[a-z0-9-]+\.[a-z0-9-]+$/, "c6i.large")
+    .default("c6i.large")
+    .describe("EC2 instance type of the dedicated router machine"),
 });
 
 const hostsInfraSchema = z.strictObject({
-  kind: z.literal("hosts"),
-  hpusPerNode: int(1, 64).default(UNKNOWN_MACHINE.hpus),
-  sshUser: loginName.default("ubuntu"),
-  sshPort: int(1, 65535).default(22),
-  prefill: z.array(hostSchema).max(64).default([]),
-  decode: z.array(hostSchema).max(64).default([]),
-  pd: z.array(hostSchema).max(64).default([]),
-  router: hostSchema.optional(),
-  bastion: z.strictObject(sshTarget).optional(),
+  kind: z.literal("hosts").describe("hosts: existing machines gaudi-pd reaches over SSH"),
+  hpusPerNode: int(1, 64).default(UNKNOWN_MACHINE.hpus).describe("HPUs on each machine"),
+  sshUser: loginName.default("ubuntu").describe("SSH login of every machine that names none"),
+  sshPort: int(1, 65535).default(22).describe("SSH port of every machine that names none"),
+  prefill: z.array(hostSchema).max(64).default([]).describe("The prefill nodes' machines, in rank order (colocate: false)"),
+  decode: z.array(hostSchema).max(64).default([]).describe("The decode nodes' machines, in rank order (colocate: false)"),
+  pd: z.array(hostSchema).max(64).default([]).describe("Machines running both roles, in rank order (colocate: true)"),
+  router: hostSchema.optional().describe('The dedicated router\'s machine (required when router.placement is "dedicated")'),
+  bastion: z.strictObject(sshTarget).optional().describe("Jump host every SSH connection goes through; default: none"),
 });
 
+const POLICIES = ROUTER_POLICIES.join(", ");
 const routerSchema = z.strictObject({
-  port: port.default(9192),
-  metricsPort: port.default(29000),
-  /** Where the router's Prometheus endpoint listens; default: the router host's private address. */
-  metricsBindAddress: hostAddress.optional(),
-  /** The address vllm-router binds (its `--host`); not a machine: where the router runs is `placement`. */
-  bindAddress: hostAddress.default("0.0.0.0"),
-  prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
-  decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware"),
-  placement: z.string().min(1).max(64, "must be at most 64 characters").default("dedicated"),
-  workerStartupTimeoutSecs: int(1).default(600),
+  port: port.default(9192).describe("Port clients send requests to"),
+  metricsPort: port.default(29000).describe("Port of the router's Prometheus metrics"),
+  metricsBindAddress: hostAddress.optional().describe("Address the router's metrics endpoint listens on; default: the router host's private address"),
+  bindAddress: hostAddress.default("0.0.0.0").describe("Address vllm-router binds (its --host); where the router runs is placement, not this"),
+  prefillPolicy: z.enum(ROUTER_POLICIES).default("cache_aware").describe(`How the router picks a prefill instance: ${POLICIES}`),
+  decodePolicy: z.enum(ROUTER_POLICIES).default("cache_aware").describe(`How the router picks a decode instance: ${POLICIES}`),
+  placement: z
+    .string()
+    .min(1)
+    .max(64, "must be at most 64 characters")
+    .default("dedicated")
+    .describe("Where the router runs: dedicated (a machine of its own) or a node such as prefill-0"),
+  workerStartupTimeoutSecs: int(1).default(600).describe("How long the router waits for every instance to answer at startup, in seconds"),
 });
+
+const portsSchema = z.strictObject({
+  base: port.default(8300).describe("HTTP port of the first instance on the first node; the others count up from it (docs/architecture.md#ports)"),
+  channelBase: port
+    .default(4300)
+    .describe("NIXL side-channel port handed to the first instance on the first node; the others count up from it as from base"),
+  dpMaster: port
+    .default(6300)
+    .describe("Port of the prefill role's data-parallel master on its first node (decode's is shifted like its other ports)"),
+});
+
+/** huggingface_hub's cache when HF_HOME is unset, for root (who runs the host scripts): ~/.cache/huggingface. */
+export const DEFAULT_HF_CACHE_DIR = "/root/.cache/huggingface";
 
 const topologySchema = z.strictObject({
-  model: modelId.default("ibm-research/PowerMoE-3b"),
-  ports: z
-    .strictObject({ base: port.default(8300), channelBase: port.default(4300), dpMaster: port.default(6300) })
-    .default({ base: 8300, channelBase: 4300, dpMaster: 6300 }),
-  colocate: z.boolean().default(false),
-  logDir: absolutePath.default("/var/log/gaudi-pd"),
-  stateDir: absolutePath.default("/var/lib/gaudi-pd"),
-  vllmCommand: commandName.default("vllm"),
-  healthTimeoutSecs: int(1).default(1200),
-  hfToken: z.string().max(1024, "must be at most 1024 characters").optional(),
-  prefill: roleSchema.default(roleSchema.parse({})),
-  decode: roleSchema.default(roleSchema.parse({})),
-  router: routerSchema.default(routerSchema.parse({})),
+  model: modelId
+    .default("ibm-research/PowerMoE-3b")
+    .describe("Model to serve: a Hugging Face repository id (org/name) or an absolute path on the hosts"),
+  ports: portsSchema
+    .default(portsSchema.parse({}))
+    .describe("Port bases: base (HTTP), channelBase (NIXL side channel), dpMaster (DP master); decode's are shifted (docs/architecture.md#ports)"),
+  colocate: z
+    .boolean()
+    .default(false)
+    .describe("Run prefill and decode on the same nodes, splitting each node's HPUs (the seed's single-node setup)"),
+  logDir: absolutePath.default("/var/log/gaudi-pd").describe("Log directory on the hosts"),
+  stateDir: absolutePath.default("/var/lib/gaudi-pd").describe("Directory on the hosts for scripts, env files and pid files"),
+  hfCacheDir: absolutePath
+    .default(DEFAULT_HF_CACHE_DIR)
+    .describe("HF_HOME on the hosts: each node fetches the model into it once, then starts its instances offline from it"),
+  vllmCommand: commandName.default("vllm").describe("The vLLM executable on the hosts: a command name on PATH or an absolute path"),
+  healthTimeoutSecs: int(1).default(1200).describe("How long `wait` polls every instance's /health before failing, in seconds"),
+  hfToken: z
+    .string()
+    .max(1024, "must be at most 1024 characters")
+    .optional()
+    .describe("Hugging Face token (a secret); reaches the hosts only in a 0600 file, never in a script"),
+  prefill: roleSchema.default(roleSchema.parse({})).describe(`Prefill role: ${roleBlock("nodes, instancesPerNode, tpSize, dpSize")}`),
+  decode: roleSchema.default(roleSchema.parse({})).describe(`Decode role: ${roleBlock("nodes, instancesPerNode, tpSize, dpSize, asyncScheduling")}`),
+  router: routerSchema
+    .default(routerSchema.parse({}))
+    .describe("vllm-router: port, metricsPort, bindAddress, metricsBindAddress, prefillPolicy, decodePolicy, placement, workerStartupTimeoutSecs"),
   verify: z
-    .union([z.boolean(), z.strictObject({ requests: int(1, 1000).optional() })])
+    .union([
+      z.boolean(),
+      z.strictObject({
+        requests: int(1, 1000).optional().describe("Requests sent through the router, 1-1000; default: enough for the decode policy"),
+      }),
+    ])
     .default(true)
-    .describe(
-      "Prove the KV path after deploying: requests through the router, each decode instance's NIXL transfer count must grow with what it " +
-        "decoded. false turns it off (a model that cannot serve a test prompt); {requests: N} sets how many go through the router.",
-    ),
-  infra: z.discriminatedUnion("kind", [awsInfraSchema, hostsInfraSchema]).optional(),
+    .describe("After deploying, prove each decode instance pulls KV over NIXL; false is off, {requests: N} sets the requests sent"),
+  infra: z
+    .discriminatedUnion("kind", [awsInfraSchema, hostsInfraSchema])
+    .optional()
+    .describe("Machines (required to deploy): {kind: aws, ami, sshCidrs, …} creates them; {kind: hosts, prefill: […], …} lists existing ones"),
   ...sharedShape,
 });
+
+/** The schema itself, for what documents it (Pulumi.yaml's config block is held to its descriptions). */
+export const TOPOLOGY_SCHEMA = topologySchema;
 
 /** The top-level keys of the stack config's `gaudi-pd:` namespace the schema reads. */
 export const TOPOLOGY_KEYS: readonly string[] = Object.keys(topologySchema.shape);
@@ -212,6 +286,8 @@ export interface Topology {
   readonly colocate: boolean;
   readonly logDir: string;
   readonly stateDir: string;
+  /** HF_HOME of every instance: the node fetches the model into it before they start offline. */
+  readonly hfCacheDir: string;
   readonly vllmCommand: string;
   readonly healthTimeoutSecs: number;
   /** True when an HF token is configured; the token itself never enters the topology. */
@@ -501,6 +577,7 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     colocate: v.colocate,
     logDir: v.logDir,
     stateDir: v.stateDir,
+    hfCacheDir: v.hfCacheDir,
     vllmCommand: v.vllmCommand,
     healthTimeoutSecs: v.healthTimeoutSecs,
     hasHfToken: Boolean(v.hfToken),

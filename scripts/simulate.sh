@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: install what `gaudi-pd simulate` needs and this machine lacks (the npm packages, venv
-# for the pinned vllm-router, which simulate then installs on first use), then run it. Without arguments it simulates
+# for the pinned vllm-router and huggingface_hub's hf, which simulate then installs on first use), then run it. Without arguments it simulates
 # the seed's single-node setup; any arguments go to `gaudi-pd simulate` (e.g. --stack multi-node --requests 200).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,13 +17,13 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 # Debian's python3 creates virtualenvs only with python3-venv installed.
-if [[ ! -x .venv-router/bin/vllm-router ]] && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+if [[ ! -x .venv-router/bin/vllm-router || ! -x .venv-hf/bin/hf ]] && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-    say "installing python3-venv (apt-get) for the vllm-router virtualenv"
+    say "installing python3-venv (apt-get) for the vllm-router and hf virtualenvs"
     apt-get update -q >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv </dev/null >&2
   else
-    say "python3 with venv is needed for vllm-router: apt-get install python3 python3-venv"
+    say "python3 with venv is needed for vllm-router and hf: apt-get install python3 python3-venv"
     exit 1
   fi
 fi

@@ -1,5 +1,5 @@
 // Fault knobs from the environment, each aimed at every instance or at chosen serve ports.
-//   VLLM_SIM_STARTUP_DELAY_MS=500          every instance waits 500 ms before its engine is up
+//   VLLM_SIM_STARTUP_DELAY_MS=500          every instance's engine is up 500 ms after its process started, not sooner
 //   VLLM_SIM_STARTUP_DELAY_MS=0,9301=3000  only the instance serving port 9301 waits (3 s)
 //   VLLM_SIM_CRASH_AFTER_REQUESTS=9302=5   the instance on 9302 crashes once it has answered 5 requests
 //   VLLM_SIM_CRASH_AT_STARTUP=1 | true     every instance crashes at startup

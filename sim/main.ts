@@ -5,6 +5,7 @@ import * as net from "node:net";
 import { createApiServer } from "./apiServer";
 import { type DpGroup, joinDpGroup } from "./dpGroup";
 import { type Faults, faultsFor } from "./faults";
+import { cachedSnapshot, hubCacheDir, isOffline } from "./hfCache";
 import { acquireModules } from "./hpuModules";
 import { die, log } from "./log";
 import { parseServeArgs, ServeArgError } from "./parseServeArgs";
@@ -86,6 +87,16 @@ async function serve(argv: readonly string[]): Promise<void> {
   const dpTimeoutMs = positiveSeconds(process.env, "VLLM_SIM_DP_TIMEOUT_S", 600);
   const blocksTtlMs = positiveSeconds(process.env, "VLLM_NIXL_ABORT_REQUEST_TIMEOUT", 480);
   log("INFO", "serve", `vLLM ${VLLM_VERSION} stand-in serving model ${config.model}`);
+  // Like vLLM reading the model's config through huggingface_hub: offline, a hub model must already be in the cache.
+  if (!config.model.startsWith("/") && isOffline(process.env) && !cachedSnapshot(config.model, process.env)) {
+    die(
+      "config",
+      `model ${config.model} is not in the Hugging Face cache ${hubCacheDir(process.env)} and HF_HUB_OFFLINE is set`,
+      "huggingface_hub.errors.LocalEntryNotFoundError",
+      "Cannot find the requested files in the disk cache and outgoing traffic has been disabled. " +
+        "To enable hf.co look-ups and downloads online, set 'HF_HUB_OFFLINE=0' as environment variable.",
+    );
+  }
 
   await claimPort(config);
   let modules: number[];
@@ -103,7 +114,8 @@ async function serve(argv: readonly string[]): Promise<void> {
   }
   if (faults.startupDelayMs > 0) {
     log("INFO", "serve", `loading model weights (VLLM_SIM_STARTUP_DELAY_MS=${faults.startupDelayMs})`);
-    await new Promise((resolve) => setTimeout(resolve, faults.startupDelayMs));
+    // Counted from the process start, as vLLM's startup time is: the stand-in's own start (Node, tsx) is part of it.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, faults.startupDelayMs - process.uptime() * 1000)));
   }
 
   const blocks = config.kv && config.kv.role !== "kv_consumer" ? new PrefilledBlocks(blocksTtlMs) : null;

@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { STAND_IN } from "../sim/standIn";
 import { runCli } from "./helpers/runCli";
+import { TEST_MODEL } from "./harness/testHostCluster";
 import { portBlock } from "./helpers/ports";
 
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-launch-"));
@@ -14,7 +15,20 @@ const TOKEN = "hf_launchTestToken0123456789abcdef";
 const base = portBlock(5001);
 const [serve0, serve1] = [base + 1000, base + 1001];
 const ports = { "--base-port": base, "--base-channel-port": base + 2000, "--dp-master-port": base + 4000 };
-const flags = ["-r", "decode", "-n", "2", "-d", "2", ...Object.entries(ports).flatMap(([flag, port]) => [flag, String(port)]), "--log-dir", logDir];
+// A local model: launch checks it instead of fetching it (model-fetch.system.test.ts runs the fetch).
+const flags = [
+  "-r",
+  "decode",
+  "-n",
+  "2",
+  "-d",
+  "2",
+  "-m",
+  TEST_MODEL,
+  ...Object.entries(ports).flatMap(([flag, port]) => [flag, String(port)]),
+  "--log-dir",
+  logDir,
+];
 const env = { PATH: `${path.dirname(STAND_IN)}:${process.env.PATH}`, HF_TOKEN: TOKEN };
 after(() => {
   runCli(["launch", ...flags, "--stop"], env);

@@ -4,85 +4,29 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { instanceService, PROGRAM_CLUSTER, REMOTE_COMMAND_TYPE, serveName, systemdUnit, unitStateDir } from "../components/names";
-import { ClusterPlan } from "../components/plan";
 import { scriptCommands } from "../components/render/hostCommands";
 import { renderNodeScript } from "../components/render/nodeScript";
-import { renderRouterScript } from "../components/render/routerScript";
-import { planStack } from "../cli/planCommand";
 import { RunResult } from "../cli/processes";
-import { STAND_IN } from "../sim/standIn";
 import { HostKind } from "./harness/hostKinds";
-import { PREFIX, sleep, TestHosts } from "./harness/testHosts";
+import { HostsStack, hostsStackSkip as skip, showRun as show } from "./harness/hostsStack";
+import { hostOf } from "./harness/testHostCluster";
+import { sleep } from "./harness/testHosts";
 import { runProgram, TEST_PRIVATE_KEY } from "./helpers/pulumiMocks";
-import { REPO, runCli } from "./helpers/runCli";
+import { runCli } from "./helpers/runCli";
 
 /** The mocks run stack `test`: the stack file gets that name so the URNs can be compared. */
 const STACK = "test";
-const NODES = ["prefill-0", "decode-0", "router"] as const;
-const hostOf = (node: string) => `${PREFIX}${node}`;
 
-let hosts: TestHosts | undefined;
-let tmp: string;
-let stacksDir: string;
-let config: Record<string, unknown>;
-let plan: ClusterPlan;
-const skip = [
-  [STAND_IN, "the vLLM stand-in"],
-  [path.join(REPO, ".venv-router", "bin", "vllm-router"), "vllm-router (scripts/install-router.sh)"],
-]
-  .filter(([f]) => !fs.existsSync(f))
-  .map(([, what]) => `${what} is not installed`)[0];
+let deployed: HostsStack | undefined;
 
-const show = (what: string, r: { code: number | null; stdout: string; stderr: string }) => `${what} exited ${r.code}\n${r.stdout}\n${r.stderr}`;
-
-/** A serve command's create, as remote.Command runs it: the script on stdin. */
-function create(unit: string, host: string, script: string): Promise<RunResult> {
-  return (hosts as TestHosts).ssh(hostOf(host), scriptCommands(plan.topology.stateDir, unit).create, { stdin: script, timeoutMs: 180_000 });
-}
-
-function status(): { code: number | null; stdout: string; stderr: string } {
-  const key = (hosts as TestHosts).keyFile;
-  return runCli(["status", "--stack", STACK, "--stacks-dir", stacksDir, "--ssh-key-file", key, "--known-hosts", path.join(tmp, "known_hosts")]);
-}
-
-async function setUp(kind: HostKind): Promise<void> {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-status-"));
-  hosts = await TestHosts.start(NODES.map(hostOf), REPO, { kind });
-  const address = (n: string) => (hosts as TestHosts).host(hostOf(n)).address;
-  config = {
-    "gaudi-pd:vllmCommand": "vllm",
-    "gaudi-pd:healthTimeoutSecs": 120,
-    "gaudi-pd:infra": {
-      kind: "hosts",
-      sshUser: "root",
-      prefill: [{ address: address("prefill-0") }],
-      decode: [{ address: address("decode-0") }],
-      router: { address: address("router") },
-    },
-  };
-  stacksDir = path.join(tmp, "stacks");
-  fs.mkdirSync(stacksDir);
-  fs.writeFileSync(path.join(stacksDir, `Pulumi.${STACK}.yaml`), yaml.dump({ config }));
-  plan = planStack(STACK, stacksDir).plan;
-  const nodes = await Promise.all(["prefill-0", "decode-0"].map((n) => create(n, n, renderNodeScript(plan, n))));
-  nodes.forEach((r, k) => assert.equal(r.code, 0, show(`create on node ${k}`, r)));
-  const router = await create("router", "router", renderRouterScript(plan));
-  assert.equal(router.code, 0, show("create on the router host", router));
-}
-
-async function tearDown(): Promise<void> {
-  await hosts?.teardown();
-  hosts = undefined;
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-}
+const status = () => runCli(["status", ...(deployed as HostsStack).cliArgs()]);
 
 /** decode-0's instance killed so that nothing brings it back, as each kind of host can lose one. */
 async function killForGood(kind: HostKind): Promise<void> {
-  const th = hosts as TestHosts;
+  const { hosts: th, plan } = deployed as HostsStack;
   let r: RunResult;
   if (kind === "netns") {
     // Pid files hold the host's own PID-namespace numbers: kill from inside it, the supervisor first so nothing restarts the instance.
@@ -102,8 +46,13 @@ async function killForGood(kind: HostKind): Promise<void> {
 
 for (const kind of ["netns", "systemd"] as const) {
   describe(`${kind} test hosts`, { skip }, () => {
-    before(() => setUp(kind));
-    after(tearDown);
+    before(async () => {
+      deployed = await HostsStack.deploy(kind, STACK);
+    });
+    after(async () => {
+      await deployed?.teardown();
+      deployed = undefined;
+    });
 
     test("every instance and the router healthy: one line each, /readiness 200, exit 0, no replace to run", () => {
       const r = status();
@@ -117,7 +66,7 @@ for (const kind of ["netns", "systemd"] as const) {
     });
 
     test("an instance killed for good: reported down, and the printed replace targets exactly its node's serve command", async () => {
-      const th = hosts as TestHosts;
+      const { hosts: th, plan, config } = deployed as HostsStack;
       await killForGood(kind);
       let r = status();
       for (let t = 0; t < 20 && !/decode-0 +decode-0 +9300 +down/.test(r.stdout); t++) {
@@ -144,19 +93,19 @@ for (const kind of ["netns", "systemd"] as const) {
       // What that replace does (deleteBeforeReplace: delete, then create) brings the node back.
       const del = await th.ssh(hostOf("decode-0"), scriptCommands(plan.topology.stateDir, "decode-0").delete);
       assert.equal(del.code, 0, show("delete", del));
-      const again = await create("decode-0", "decode-0", renderNodeScript(plan, "decode-0"));
+      const again = await (deployed as HostsStack).create("decode-0", "decode-0", renderNodeScript(plan, "decode-0"));
       assert.equal(again.code, 0, show("create", again));
       const healed = status();
       assert.equal(healed.code, 0, show("status after the replace", healed));
     });
 
     test("a host that does not answer SSH is reported unknown, with no replace command for it", () => {
-      const key = (hosts as TestHosts).keyFile;
-      const wrong = path.join(tmp, "stacks-wrong");
+      const { dir, config } = deployed as HostsStack;
+      const wrong = path.join(dir, "stacks-wrong");
       fs.mkdirSync(wrong, { recursive: true });
       const infra = { ...(config["gaudi-pd:infra"] as Record<string, unknown>), sshPort: 2 };
       fs.writeFileSync(path.join(wrong, `Pulumi.${STACK}.yaml`), yaml.dump({ config: { ...config, "gaudi-pd:infra": infra } }));
-      const r = runCli(["status", "--stack", STACK, "--stacks-dir", wrong, "--ssh-key-file", key, "--known-hosts", path.join(tmp, "known_hosts")]);
+      const r = runCli(["status", ...(deployed as HostsStack).cliArgs(wrong)]);
       assert.equal(r.code, 1, show("status", r));
       assert.match(r.stdout, /^decode-0 +decode-0 +9300 +unknown: root@198\.18\.0\.\d+: .*refused/m, r.stdout);
       assert.doesNotMatch(r.stdout, /pulumi up/);

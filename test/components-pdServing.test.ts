@@ -95,11 +95,12 @@ test("commands: ready polls a booting host, the token goes first, serve carries 
   }
   const router = named(r, "gaudi-pd-router-serve");
   assert.deepEqual({ create: router.inputs.create, delete: router.inputs.delete }, scriptCommands(stateDir, "router"));
+  // Started with the nodes (vllm-router waits for its workers itself), once every host answers, so its wait covers theirs.
   assert.deepEqual(router.dependsOn.sort(), [
-    "gaudi-pd-decode-0-serve",
-    "gaudi-pd-decode-1-serve",
-    "gaudi-pd-prefill-0-serve",
-    "gaudi-pd-prefill-1-serve",
+    "gaudi-pd-decode-0-ready",
+    "gaudi-pd-decode-1-ready",
+    "gaudi-pd-prefill-0-ready",
+    "gaudi-pd-prefill-1-ready",
     "gaudi-pd-router-ready",
   ]);
   assert.equal(router.deleteBeforeReplace, true);
@@ -115,10 +116,11 @@ test("no remote command passes its previous output to the next run: a stock sshd
   assert.deepEqual(QUIET_SSHD, { addPreviousOutputInEnv: false });
 });
 
-test("router placed on a node: it runs there, after that node's serve, and no router machine or poll exists", async () => {
+test("router placed on a node: it runs there, with that node's serve, and no router machine or poll exists", async () => {
   const r = await run("single-node");
   const router = named(r, "gaudi-pd-router-serve");
-  assert.deepEqual(router.dependsOn, ["gaudi-pd-pd-0-serve"]);
+  assert.deepEqual(router.dependsOn, ["gaudi-pd-pd-0-ready"]);
+  assert.deepEqual(named(r, "gaudi-pd-verify").dependsOn, ["gaudi-pd-pd-0-ready", "gaudi-pd-pd-0-serve", "gaudi-pd-router-serve"]);
   assert.equal((reveal(router.inputs.connection) as { host: string }).host, mockAddresses("pd-0").publicIp);
   assert.ok(!r.resources.some((x) => x.name === "gaudi-pd-router-ready" || x.name === "gaudi-pd-router"));
   assert.equal(r.outputs.routerUrl, `http://${mockAddresses("pd-0").publicIp}:9192`);
@@ -153,7 +155,15 @@ test("the verify step runs last on the router host, carries the bound plan's che
   const r = await run("multi-node");
   const verify = named(r, "gaudi-pd-verify");
   assert.deepEqual({ create: verify.inputs.create, delete: verify.inputs.delete }, verifyCommands("/var/lib/gaudi-pd", "gaudi-pd-verify"));
-  assert.deepEqual(verify.dependsOn, ["gaudi-pd-router-serve"]);
+  // Last: after every serve command and the router, on the router host.
+  assert.deepEqual(verify.dependsOn, [
+    "gaudi-pd-router-ready",
+    "gaudi-pd-prefill-0-serve",
+    "gaudi-pd-prefill-1-serve",
+    "gaudi-pd-decode-0-serve",
+    "gaudi-pd-decode-1-serve",
+    "gaudi-pd-router-serve",
+  ]);
   assert.equal((reveal(verify.inputs.connection) as { host: string }).host, mockAddresses("router").publicIp);
   assert.equal(verify.inputs.logging, "stdoutAndStderr");
   const names = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"];

@@ -1,5 +1,5 @@
 // A `hosts` topology deployed over real SSH to test hosts, exactly as the Pulumi component runs it:
-// the node and router scripts on stdin of `scriptCommands(...).create`, torn down by `.delete`.
+// the node and router scripts on stdin of `scriptCommands(...).create`, all started at once, torn down by `.delete`.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -66,18 +66,19 @@ after(async () => {
 
 const plan1 = () => planFor({ healthTimeoutSecs: 60 });
 
-test("every node comes up over SSH with install start wait, all nodes at once, then the router", async () => {
+test("every node and the router come up over SSH with install start wait, all at once as the serve commands start", async () => {
   const plan = plan1();
   const nodes = plan.nodes.map((n) => n.name);
   assert.deepEqual(nodes, ["prefill-0", "prefill-1", "decode-0", "decode-1"]);
   const t0 = Date.now();
   const bound = bindAddresses(plan, addresses());
-  const results = await Promise.all(nodes.map((n) => create(plan, n, renderNodeScript(bound, n))));
-  results.forEach((r, k) => assert.equal(r.code, 0, show(`create on ${nodes[k]}`, r)));
-  const t1 = Date.now();
-  const router = await create(plan, "router", renderRouterScript(bound));
-  assert.equal(router.code, 0, show("create on router", router));
-  console.log(`# nodes healthy in ${t1 - t0} ms, router ready in ${Date.now() - t1} ms`);
+  // The router starts before any worker answers: vllm-router waits for them, and its wait for its /readiness covers theirs.
+  const results = await Promise.all([
+    ...nodes.map((n) => create(plan, n, renderNodeScript(bound, n))),
+    create(plan, "router", renderRouterScript(bound)),
+  ]);
+  results.forEach((r, k) => assert.equal(r.code, 0, show(`create on ${nodes[k] ?? "router"}`, r)));
+  console.log(`# nodes and router ready in ${Date.now() - t0} ms`);
   for (const node of plan.nodes) {
     const host = hostOf(node.name);
     assert.ok(fs.existsSync(path.join(hosts.host(host).stateDir, `${node.name}.sh`)), `${scriptPath(HOST_STATE_DIR, node.name)} kept on ${host}`);
@@ -105,17 +106,19 @@ async function request(plan: ClusterPlan, kind: Endpoint, stream: boolean, k: nu
   return served[0];
 }
 
+/** Every request kind the router serves: completions and chat, each streamed and not. */
+const KINDS = [
+  ["completions", false],
+  ["completions", true],
+  ["chat", false],
+  ["chat", true],
+] as const;
+
 test("requests through the router: completions and chat, streamed and not, each prefilled and decoded by the right roles", async () => {
   const plan = plan1();
   const seen = { prefill: new Set<string>(), decode: new Set<string>() };
-  const kinds = [
-    ["completions", false],
-    ["completions", true],
-    ["chat", false],
-    ["chat", true],
-  ] as const;
   for (let batch = 0; batch < 5; batch++) {
-    const served = await Promise.all(kinds.map(([kind, stream], j) => request(plan, kind, stream, batch * 4 + j)));
+    const served = await Promise.all(KINDS.map(([kind, stream], j) => request(plan, kind, stream, batch * KINDS.length + j)));
     for (const s of served) {
       for (const role of ["prefill", "decode"] as const) {
         const by = s[role];
@@ -154,13 +157,7 @@ test("an instance killed with SIGKILL is restarted by its supervisor, its DP gro
   assert.ok(restarted && restarted !== killed, `${victim.node} instance ${victim.instance} (pid ${killed}) was not restarted within 30 s`);
   statuses.forEach((r, k) => assert.equal(r.code, 0, show(`status on ${prefillNodes[k]} 30 s after the kill`, r)));
   console.log(`# ${victim.node} instance ${victim.instance} killed; every prefill instance healthy again after ${Date.now() - t0} ms`);
-  const kinds = [
-    ["completions", false],
-    ["completions", true],
-    ["chat", false],
-    ["chat", true],
-  ] as const;
-  await Promise.all(kinds.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
+  await Promise.all(KINDS.map(([kind, stream], k) => request(plan, kind, stream, 100 + k)));
 });
 
 test("delete on every host leaves no process, no bound port and no gaudi-pd file but the logs", async () => {

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ClusterPlan, planCluster } from "../components/plan";
+import { TEST_MODEL } from "./harness/testHostCluster";
 import { hfTokenFile } from "../components/names";
 import { renderNodeScript } from "../components/render/nodeScript";
 import { renderRouterScript } from "../components/render/routerScript";
@@ -25,6 +26,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gaudi-pd-local-run-"));
 function localPlan(name: string, base: number, extra: object = {}): ClusterPlan {
   const raw = {
     colocate: true,
+    // A local model: the node checks it instead of fetching it (model-fetch.system.test.ts runs the fetch).
+    model: TEST_MODEL,
     vllmCommand: SIM,
     stateDir: path.join(tmp, name, "state"),
     logDir: path.join(tmp, name, "log"),

@@ -122,12 +122,15 @@ for (const { name, plan } of plans) {
   });
 }
 
-test("the router script runs the plan's router argv, polls /readiness and pins the router version", () => {
+test("the router script runs the plan's router argv, polls /readiness (past the nodes' timeout) and pins the router version", () => {
   for (const { plan } of plans) {
     const script = renderRouterScript(plan);
     const baked = bakedServices(script);
     assert.deepEqual(baked.get("vllm-router"), { env: [], argv: plan.router.argv });
     assert.equal(bashEval(script, 'printf "%s" "${HEALTH_URLS[0]}"'), `http://127.0.0.1:${plan.router.port}/readiness`);
+    // It starts with the nodes: its wait outlasts theirs by a minute.
+    assert.equal(bashEval(script, 'printf "%s" "$HEALTH_TIMEOUT"'), String(plan.topology.healthTimeoutSecs + 60));
+    assert.equal(bashEval(renderNodeScript(plan, plan.nodes[0].name), 'printf "%s" "$HEALTH_TIMEOUT"'), String(plan.topology.healthTimeoutSecs));
     assert.equal(bashEval(script, 'printf "%s" "$ROUTER_VERSION"'), VLLM_ROUTER_VERSION);
     assert.match(script, /\$STATE\/venv/);
     assert.ok(script.includes("_vllm_router_") || script.includes("/vllm_router_"), "log named vllm_router_<timestamp>.log");

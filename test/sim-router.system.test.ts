@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import { type Completion, generatedText, post, type ServedBy, servedByReports } from "../sim/completionClient";
 import { startRouter, startStandIn, stopAll, waitHealthy } from "../sim/harness";
 import { freePorts } from "./helpers/ports";
-import { installRouter } from "../sim/routerInstall";
+import { installRouter } from "../sim/toolInstall";
 
 after(stopAll);
 

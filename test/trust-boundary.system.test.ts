@@ -65,6 +65,7 @@ type Raw = Record<string, any>;
 const base = (): Raw => ({
   logDir: path.join(work, "log"),
   stateDir: path.join(work, "state"),
+  hfCacheDir: path.join(work, "hf"),
   env: { EXTRA: "1" },
   router: { placement: "dedicated" },
   infra: {
@@ -80,6 +81,7 @@ const FIELDS: Array<[string, (raw: Raw, v: string) => void]> = [
   ["model", (r, v) => (r.model = v)],
   ["logDir", (r, v) => (r.logDir = v)],
   ["stateDir", (r, v) => (r.stateDir = v)],
+  ["hfCacheDir", (r, v) => (r.hfCacheDir = v)],
   ["vllmCommand", (r, v) => (r.vllmCommand = v)],
   ["incConfig", (r, v) => (r.incConfig = v)],
   ["recipeCacheDir", (r, v) => (r.recipeCacheDir = v)],

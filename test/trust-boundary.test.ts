@@ -67,6 +67,7 @@ const CONFIG_CASES: Array<[string, Edit]> = [
   ...HOSTILE_PATHS.flatMap((v, k): Array<[string, Edit]> => [
     [`logDir #${k}`, setTop("logDir", v)],
     [`stateDir #${k}`, setTop("stateDir", v)],
+    [`hfCacheDir #${k}`, setTop("hfCacheDir", v)],
   ]),
   ...["relative/inc.json", `/opt/${INJECT}`, "/opt/../inc.json", `/${LONG}`].flatMap((v, k): Array<[string, Edit]> => [
     [`incConfig #${k}`, setTop("incConfig", v)],

@@ -12,7 +12,7 @@ import { renderVerifyScript } from "../components/render/verifyScript";
 import { parseTopology } from "../components/topology";
 import { RunResult } from "../cli/processes";
 import { HOST_STATE_DIR, TestHosts } from "./harness/testHosts";
-import { addressesOf, hostOf, hostsInfra } from "./harness/testHostCluster";
+import { addressesOf, hostOf, hostsInfra, TEST_MODEL } from "./harness/testHostCluster";
 
 const REPO = path.resolve(__dirname, "..");
 const NODES = ["prefill-0", "decode-0", "router"] as const;
@@ -23,6 +23,7 @@ const show = (what: string, r: RunResult) => `${what} exited ${r.code}\n--- stdo
 function planFor(decodeEnv: Record<string, string> = {}): ClusterPlan {
   const a = addressesOf(hosts, NODES);
   const topology = parseTopology({
+    model: TEST_MODEL,
     vllmCommand: "vllm",
     stateDir: HOST_STATE_DIR,
     healthTimeoutSecs: 60,

@@ -40,14 +40,16 @@ export interface HostRuntime {
   readonly vars: Readonly<Record<string, string>>;
   /** Bash defining `runtime_path`: checks or installs the services' command and prints the PATH they run with. */
   readonly runtimePath: string;
+  /** Bash defining `before_start`: what start does once before it starts any service (a node fetches its model). */
+  readonly beforeStart: string;
 }
 
 /** Restart policy of both modes, systemd's Restart=on-failure, RestartSec, StartLimitBurst and StartLimitIntervalSec. */
 const RESTART = { delaySecs: 1, burst: 5, intervalSecs: 60 } as const;
 /** Seconds between SIGTERM and SIGKILL when stopping (systemd's TimeoutStopSec). */
 const STOP_GRACE_SECS = 30;
-/** Seconds between two rounds of health polls in wait. */
-const POLL_SECS = 1;
+/** Seconds between two rounds of health polls in wait: a quarter second, so `up` learns of a healthy instance at once. */
+const POLL_SECS = 0.25;
 /** Lines of an instance's log wait shows when it fails. */
 const LOG_TAIL_LINES = 30;
 const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
@@ -199,6 +201,7 @@ export function renderHostScript(rt: HostRuntime): string {
     heredocFunction("launcher_text", "launch.sh, installed in the state directory", LAUNCHER),
     heredocFunction("supervisor_text", "supervise.sh, installed in the state directory (supervised mode)", SUPERVISOR),
     rt.runtimePath.trimEnd(),
+    rt.beforeStart.trimEnd(),
     RUNTIME.trimEnd(),
     // One line, so bash has read it before main runs: a script replaced while running cannot derail it.
     'main "$@"; exit',

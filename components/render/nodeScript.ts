@@ -1,15 +1,20 @@
 // The host script of one node: its vLLM instances, laid out exactly as the cluster plan says.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ClusterPlan, InstancePlan, instanceListeners, NodePlan } from "../plan";
 import { hfTokenFile, instanceService } from "../names";
 import { renderHostScript } from "./hostRuntime";
 import { shellQuote } from "./shellQuote";
 
-/** Bash `runtime_path` of a node: the vLLM command must already be installed on the host. */
-const NODE_RUNTIME_PATH = `runtime_path() { # checks the vLLM command is installed; prints the PATH instances run with
+/** Bash `runtime_path` of a node: the vLLM command, and the hub client for a hub model, must already be installed on the host. */
+const NODE_RUNTIME_PATH = `runtime_path() { # checks the vLLM command (and hf for a hub model) is installed; prints the PATH instances run with
   command -v "$VLLM_COMMAND" >/dev/null ||
     die "the vLLM command '$VLLM_COMMAND' is not on PATH ($PATH): install vLLM, or set vllmCommand in the topology to its absolute path"
+  if [[ $MODEL != /* ]]; then hf_command >/dev/null; fi
   printf '%s\\n' "$PATH"
 }`;
+/** Bash `before_start` of a node: the model fetch (see host/fetch-model.sh). */
+const FETCH_MODEL = readFileSync(join(__dirname, "host", "fetch-model.sh"), "utf8");
 
 function summary(plan: ClusterPlan, i: InstancePlan): string {
   const r = plan.topology[i.role];
@@ -52,7 +57,8 @@ export function renderNodeScript(p: ClusterPlan, node: string): string {
       logSuffix: `_${i.logName}.log`,
     })),
     // Every instance of a node runs the same command: the first word of its argv.
-    vars: { VLLM_COMMAND: n.instances[0].argv[0] },
+    vars: { VLLM_COMMAND: n.instances[0].argv[0], MODEL: t.model, HF_CACHE_DIR: t.hfCacheDir },
     runtimePath: NODE_RUNTIME_PATH,
+    beforeStart: FETCH_MODEL,
   });
 }

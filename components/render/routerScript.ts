@@ -13,6 +13,12 @@ const ROUTER_RUNTIME_PATH = readFileSync(join(__dirname, "host", "router-path.sh
 /** vllm-router binds its port only once every worker is healthy; /readiness then answers 200. */
 export const ROUTER_READY_PATH = "/readiness";
 
+/**
+ * Seconds the router's wait allows beyond the nodes' health timeout: it starts with the nodes, and vllm-router binds its
+ * port only once it has seen every worker healthy (it probes them every second while it starts).
+ */
+export const ROUTER_AFTER_WORKERS_SECS = 60;
+
 /** Where a local client reaches a server bound to `host`: wildcard binds answer on loopback. */
 function localAddress(host: string): string {
   if (host === "0.0.0.0") return "127.0.0.1";
@@ -39,7 +45,7 @@ export function renderRouterScript(p: ClusterPlan): string {
     stateDir: t.stateDir,
     logDir: t.logDir,
     hfTokenFile: null,
-    healthTimeoutSecs: t.healthTimeoutSecs,
+    healthTimeoutSecs: t.healthTimeoutSecs + ROUTER_AFTER_WORKERS_SECS,
     ports: [r.port, t.router.metricsPort],
     services: [
       {
@@ -56,5 +62,6 @@ export function renderRouterScript(p: ClusterPlan): string {
     ],
     vars: { ROUTER_VERSION: VLLM_ROUTER_VERSION },
     runtimePath: ROUTER_RUNTIME_PATH,
+    beforeStart: "before_start() { :; } # the router needs nothing before it starts",
   });
 }

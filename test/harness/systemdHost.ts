@@ -112,8 +112,9 @@ export async function stopSystemdHost(h: TestHost, dir: string): Promise<void> {
   await killGroups(cgroupsOf(h.name));
 }
 
-/** Remove what systemd hosts of a crashed run left: their cgroups and overlay mounts under `tmpPrefix`. */
-export async function cleanupSystemdHosts(prefix: string, tmpPrefix: string): Promise<void> {
+/** Remove what systemd hosts of a crashed run left: their cgroups, and overlay mounts in any directory whose name starts
+ *  with `dirPrefix` (in /tmp, or in the own TMPDIR of an earlier test tier, see scripts/test-tier.sh). */
+export async function cleanupSystemdHosts(prefix: string, dirPrefix: string): Promise<void> {
   const groups = hierarchies().flatMap((h) =>
     fs
       .readdirSync(h)
@@ -125,7 +126,7 @@ export async function cleanupSystemdHosts(prefix: string, tmpPrefix: string): Pr
     .readFileSync("/proc/self/mounts", "utf8")
     .split("\n")
     .map((l) => l.split(" ")[1])
-    .filter((m): m is string => Boolean(m?.startsWith(tmpPrefix)))
+    .filter((m): m is string => Boolean(m?.split("/").some((part) => part.startsWith(dirPrefix))))
     .reverse();
   for (const m of mounts) await runOk("umount", [m]);
 }

@@ -1,5 +1,7 @@
 // A cluster laid on test hosts: plan node `prefill-0` runs on test host `gpd-prefill-0`, and the topology lists the
 // test hosts under `infra.kind: hosts` in rank order, logged in as root.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ClusterPlan, planCluster } from "../../components/plan";
 import { parseTopology } from "../../components/topology";
 import { PREFIX, TestHosts } from "./testHosts";
@@ -22,8 +24,11 @@ export function hostsInfra(addresses: Readonly<Record<string, string>>) {
   return { kind: "hosts", sshUser: "root", prefill: listed("prefill"), decode: listed("decode"), router: { address: addresses.router } };
 }
 
-/** The model a test-host cluster serves (the stand-in serves any name; this is the seed's default). */
-export const TEST_MODEL = "ibm-research/PowerMoE-3b";
+/**
+ * The model test hosts serve: a local directory in the repository, which every host sees at the same path. Nodes
+ * check that it exists instead of fetching from a hub (test hosts have none); the stand-in serves it offline.
+ */
+export const TEST_MODEL = path.join(fs.realpathSync(path.join(__dirname, "..", "..")), "test", "fixtures", "tiny-model");
 export const TEST_ROUTER_PORT = 9192;
 
 /** A cluster of `nodesPerRole` nodes per role, 2 instances each in one DP group per role, on the test hosts at `addresses`. */

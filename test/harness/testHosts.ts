@@ -304,7 +304,7 @@ function leftoverDirs(): string[] {
 
 /** Stop every harness host (systemd hosts first: cgroups, overlays), delete namespaces, links and temp dirs. Idempotent. */
 async function cleanupLeftovers(): Promise<void> {
-  await cleanupSystemdHosts(PREFIX, path.join(os.tmpdir(), TMP_PREFIX));
+  await cleanupSystemdHosts(PREFIX, TMP_PREFIX);
   const list = await run("ip", ["netns", "list"]);
   const namespaces = list.stdout
     .split("\n")

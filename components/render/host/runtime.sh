@@ -5,7 +5,7 @@ usage() {
 usage: bash ${0##*/} VERB [VERB...]
   Runs the verbs in order and stops at the first failure.
     install  create $STATE and $LOG_DIR, write env files, launchers and units, check required commands
-    start    start every instance that is not already running
+    start    start every instance that is not already running (a node first fetches its model, once)
     wait     poll every instance until all are healthy (timeout: GAUDI_PD_WAIT_TIMEOUT or $HEALTH_TIMEOUT s)
     stop     stop every instance; return once none of its processes and none of its ports is left
     uninstall  stop, then remove what install wrote (state directory, unit file; the logs stay)
@@ -202,14 +202,19 @@ start_supervisor() { # index log: start the instance's supervisor in its own ses
 
 verb_start() {
   local mode ts i log started=0
+  local -a pending=()
   [ -f "$STATE/mode" ] || die "not installed: run install first"
   mode=$(installed_mode)
   if [ -n "$HF_TOKEN_FILE" ] && [ ! -r "$HF_TOKEN_FILE" ]; then
     warn "the HF token file $HF_TOKEN_FILE is missing: instances start without HF_TOKEN"
   fi
-  ts=$(date +%Y%m%d_%H%M%S)
   for i in "${!KEYS[@]}"; do
-    if running "$mode" "$i"; then continue; fi
+    if ! running "$mode" "$i"; then pending+=("$i"); fi
+  done
+  # What every instance needs before it starts (the node's model fetch), done once and only when one starts.
+  if [ "${#pending[@]}" -gt 0 ]; then before_start; fi
+  ts=$(date +%Y%m%d_%H%M%S)
+  for i in "${pending[@]}"; do
     log=${LOG_PREFIXES[i]}$ts${LOG_SUFFIXES[i]}
     printf '%s\n' "$log" | write_file "$STATE/${KEYS[i]}.log-path" 0600
     : >>"$log"
