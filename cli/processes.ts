@@ -16,12 +16,27 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Killed (SIGKILL) after this long; the result then has code 124 and says so in stderr. */
   readonly timeoutMs?: number;
+  /** Runs it in a session and process group of its own: a terminal's Ctrl-C then reaches only the caller, which decides what stops when. */
+  readonly ownGroup?: boolean;
+  /** With ownGroup: aborting sends SIGTERM to that whole group, the program and whatever it started there. */
+  readonly abort?: AbortSignal;
 }
 
 /** A program that cannot start yields code 127 with the reason in stderr. */
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...opts.env }, detached: opts.ownGroup });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // The group is gone already.
+      }
+    };
+    if (opts.ownGroup && opts.abort && child.pid !== undefined) {
+      if (opts.abort.aborted) killGroup();
+      else opts.abort.addEventListener("abort", killGroup, { once: true });
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const both: Buffer[] = [];
@@ -43,6 +58,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      opts.abort?.removeEventListener("abort", killGroup);
       const note = timedOut ? `\n[${cmd} killed after ${opts.timeoutMs} ms]` : signal ? `\n[${cmd} killed by ${signal}]` : "";
       resolve({
         code: timedOut ? 124 : (code ?? 128),

@@ -4,7 +4,7 @@ import { CliError } from "./errors";
 import { shownValue } from "../components/problems";
 import { commandFlags, flagHelp, FlagSpec, flagValue } from "./flags";
 import { planStack } from "./planCommand";
-import { runSimulation, SimulationResult } from "./simulation";
+import { EPIPE_EXIT, runSimulation, SimulationResult } from "./simulation";
 
 const SIMULATE_FLAGS: readonly FlagSpec[] = [
   { name: "--help", short: "-h", help: "Show this help message" },
@@ -64,6 +64,9 @@ export async function simulateCommand(argv: readonly string[]): Promise<number> 
   const json = flags.has("--json");
   const result = await runSimulation({ stack: stack ?? "default", topology, requests, timeoutSecs, progress: (line) => console.error(line) });
   const { failures, logsKept, ...summary } = result;
+  // Everything has stopped by now: a reader gone before the summary (`| true`) ends us as SIGPIPE would, without a stack trace.
+  for (const out of [process.stdout, process.stderr])
+    out.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? EPIPE_EXIT : 1));
   for (const f of failures) console.error(`simulate: ${f}`);
   if (json) console.log(JSON.stringify(summary));
   else

@@ -10,7 +10,7 @@ import { renderRouterScript } from "../components/render/routerScript";
 import { renderVerifyScript } from "../components/render/verifyScript";
 import { Topology } from "../components/topology";
 import { CliError } from "./errors";
-import { run } from "./processes";
+import { run, RunOptions } from "./processes";
 import { installHf, installRouter } from "../sim/toolInstall";
 import { StandInHub, startHub, tinyModelRepo } from "../sim/hfHub";
 import { RequestOutcome, sendRequests } from "./requests";
@@ -110,8 +110,10 @@ function routerPath(): string {
 }
 
 /** Run `verbs` of every script at once; on failure, the failing scripts' own words name the instance and its log tail. */
-async function runAll(scripts: readonly Script[], verbs: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const results = await Promise.all(scripts.map(async (s) => ({ s, r: await run("bash", [s.file, ...verbs], { env: { ...env, ...s.env } }) })));
+async function runAll(scripts: readonly Script[], verbs: readonly string[], opts: RunOptions): Promise<void> {
+  const results = await Promise.all(
+    scripts.map(async (s) => ({ s, r: await run("bash", [s.file, ...verbs], { ...opts, env: { ...opts.env, ...s.env } }) })),
+  );
   const failed = results.filter(({ r }) => r.code !== 0);
   if (failed.length)
     throw new CliError(
@@ -191,12 +193,12 @@ async function kvTransfersOf(plan: ClusterPlan): Promise<number> {
 }
 
 /** The deployment's own last step, run as it runs on the router host: the verify script, its findings one line each. */
-async function verify(plan: ClusterPlan, workDir: string): Promise<Verified> {
+async function verify(plan: ClusterPlan, workDir: string, opts: RunOptions): Promise<Verified> {
   const findings: string[] = [];
   if (plan.topology.verify.enabled) {
     const file = path.join(workDir, "verify.sh");
     fs.writeFileSync(file, renderVerifyScript(plan), { mode: 0o700 });
-    const r = await run("bash", [file]);
+    const r = await run("bash", [file], opts);
     if (r.code !== 0) findings.push(...(r.stderr.trim() ? r.stderr.trim().split("\n") : [`verify: exit ${r.code}`]));
   }
   return { findings, kvTransfers: await kvTransfersOf(plan) };
@@ -229,30 +231,52 @@ async function whileReporting(work: Promise<void>, plan: ClusterPlan, started: n
   }
 }
 
-/** Signals on which a simulation stops everything it started before exiting. */
+/** Signals on which a simulation stops everything it started, then exits 128 + the signal's number as shells report a death by it. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** Output piped into a reader that has gone (`| head`): Node ignores SIGPIPE, so the write fails with EPIPE; exit as a death by SIGPIPE. */
+export const EPIPE_EXIT = 128 + os.constants.signals.SIGPIPE;
 
-/** Start, exercise and stop the cluster. Stops everything it started, also on failure or Ctrl-C. */
+/** Start, exercise and stop the cluster. Stops everything it started, also on failure, Ctrl-C, a closed terminal or a closed pipe. */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const problems = sharedHostProblems(options.topology);
   if (problems.length) throw new CliError(problems);
   const routerExe = routerPath();
   const workDir = fs.mkdtempSync(path.join(options.workRoot ?? os.tmpdir(), `gaudi-pd-sim-${options.stack}-`));
   const written = writeScripts(options, workDir);
+  // The scripts' own temp files (a wait cut short leaves its probe dir) go with the work dir.
+  fs.mkdirSync(path.join(workDir, "tmp"));
   // Started last before the try below, whose finally closes it.
   const { hub, path: hfPath } = await modelHub(options.topology);
   const router = written.router;
   // Each node fetches from the hub under its own name, so the hub counts its fetches apart.
   const nodes = written.nodes.map((s) => (hub ? { ...s, env: { HF_ENDPOINT: hub.urlFor(s.name), HF_HUB_DISABLE_TELEMETRY: "1" } } : s));
-  const env = { PATH: `${hfPath}${path.dirname(routerExe)}:${process.env.PATH}`, GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs) };
+  const env = {
+    PATH: `${hfPath}${path.dirname(routerExe)}:${process.env.PATH}`,
+    GAUDI_PD_WAIT_TIMEOUT: String(options.timeoutSecs),
+    TMPDIR: path.join(workDir, "tmp"),
+  };
+  // Every script runs in a group of its own: a Ctrl-C reaches only us, so no start dies halfway with a supervisor
+  // about to appear that stop cannot know of. Waits and the verify step only look, so an interruption cuts them short.
+  const scriptOptions: RunOptions = { env, ownGroup: true };
+  const cutShort = new AbortController();
+  const lookOptions: RunOptions = { ...scriptOptions, abort: cutShort.signal };
   const all = [...nodes, router];
-  let interrupted = false;
+  // Once the output has gone (EPIPE, a hung-up terminal's EIO), no more lines: writing them would only fail again.
+  let outputGone = false;
+  const say = (line: string) => {
+    if (!outputGone) options.progress(line);
+  };
   // The scripts' verbs under way: a stop racing a start would wait for ports the start is still binding.
   let inFlight: Promise<unknown> = Promise.resolve();
-  /** Runs the next verbs of `scripts`, unless interrupted: then nothing new starts. */
-  const step = (scripts: readonly Script[], verbs: readonly string[]): Promise<void> => {
-    if (interrupted) throw new CliError(["simulate: interrupted"], 130);
-    const work = runAll(scripts, verbs, env);
+  let exiting: Promise<never> | null = null;
+  /** Once interrupted nothing new starts: the teardown under way ends the process. */
+  const goOn = () => {
+    if (exiting) throw new CliError(["simulate: interrupted"], 1);
+  };
+  /** Runs the next verbs of `scripts`, unless interrupted. */
+  const step = (scripts: readonly Script[], verbs: readonly string[], opts = scriptOptions): Promise<void> => {
+    goOn();
+    const work = runAll(scripts, verbs, opts);
     inFlight = work.catch(() => undefined);
     return work;
   };
@@ -260,49 +284,57 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   /** Stops every script once the verbs under way have ended; false (and says why) when one could not stop. */
   const stopAll = () =>
     (stopping ??= inFlight
-      .then(() => runAll(all, ["stop"], env))
+      .then(() => runAll(all, ["stop"], scriptOptions))
       .then(
         () => true,
-        (e: CliError) => (options.progress(e.problems.join("\n")), false),
+        (e: CliError) => (say(e.problems.join("\n")), false),
       ));
-  // Interrupted: nothing to report, so the work dir goes unless something could not be stopped.
-  const onSignal = () => {
-    interrupted = true;
-    options.progress("simulate: interrupted, stopping everything");
-    void stopAll().then((stopped) => {
+  // Interrupted: stop everything, remove the work dir unless something could not be stopped, and exit with `code`.
+  const interrupt = (code: number, why: string) => {
+    if (exiting) return;
+    say(`simulate: ${why}, stopping everything`);
+    exiting = stopAll().then((stopped) => {
       if (stopped) fs.rmSync(workDir, { recursive: true, force: true });
-      else options.progress(`simulate: logs kept in ${workDir}`);
-      process.exit(130);
+      else say(`simulate: logs kept in ${workDir}`);
+      return process.exit(code);
     });
+    cutShort.abort();
   };
-  // Ctrl-C, kill, a closed terminal, or output piped into `head` (EPIPE on a write): everything stops.
-  const onPipe = (e: NodeJS.ErrnoException) => e.code === "EPIPE" && onSignal();
-  for (const s of STOP_SIGNALS) process.once(s, onSignal);
-  for (const out of [process.stdout, process.stderr]) out.on("error", onPipe);
+  const onSignal = (signal: NodeJS.Signals) => interrupt(128 + os.constants.signals[signal], signal);
+  const onOutputError = (e: NodeJS.ErrnoException) => {
+    outputGone = true;
+    if (e.code === "EPIPE") interrupt(EPIPE_EXIT, "output closed (EPIPE)");
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  for (const out of [process.stdout, process.stderr]) out.on("error", onOutputError);
   let ok = false;
   try {
     const started = performance.now();
     const plan = planCluster(options.topology, { addresses: addressesOf(options.topology) });
-    options.progress(`simulate: starting ${plan.instances.length} instance(s) on ${nodes.length} node(s), stand-in ${STAND_IN}`);
+    say(`simulate: starting ${plan.instances.length} instance(s) on ${nodes.length} node(s), stand-in ${STAND_IN}`);
     await step(nodes, ["install", "start"]);
-    await whileReporting(step(nodes, ["wait"]), plan, started, options.progress);
-    options.progress(`simulate: all instances healthy after ${Math.round((performance.now() - started) / 1000)} s; starting vllm-router`);
-    await step([router], ["install", "start", "wait"]);
+    await whileReporting(step(nodes, ["wait"], lookOptions), plan, started, say);
+    say(`simulate: all instances healthy after ${Math.round((performance.now() - started) / 1000)} s; starting vllm-router`);
+    await step([router], ["install", "start"]);
+    await step([router], ["wait"], lookOptions);
     const startupMs = performance.now() - started;
-    options.progress(`simulate: router ready at http://${SIM_ADDRESS}:${plan.router.port}; sending ${options.requests} request(s)`);
-    if (interrupted) throw new CliError(["simulate: interrupted"], 130);
-    const outcomes = await sendRequests(plan, `http://${SIM_ADDRESS}:${plan.router.port}`, options.requests, options.progress);
-    if (plan.topology.verify.enabled) options.progress("simulate: verifying every prefill → decode KV path (the deployment's last step)");
-    const verified = await verify(plan, workDir);
+    say(`simulate: router ready at http://${SIM_ADDRESS}:${plan.router.port}; sending ${options.requests} request(s)`);
+    goOn();
+    const outcomes = await sendRequests(plan, `http://${SIM_ADDRESS}:${plan.router.port}`, options.requests, say);
+    if (plan.topology.verify.enabled) say("simulate: verifying every prefill → decode KV path (the deployment's last step)");
+    goOn();
+    const verified = await verify(plan, workDir, lookOptions);
     ok = outcomes.every((o) => o.error === null) && verified.findings.length === 0;
     const modelFetches = Object.fromEntries(nodes.map((s) => [s.name, hub?.fetches(s.name) ?? {}]));
     return summarize(outcomes, startupMs, verified, modelFetches, ok ? null : workDir);
   } finally {
     await stopAll();
+    // Interrupted meanwhile: that teardown ends the process, and nothing here may print or remove anything first.
+    if (exiting) await exiting;
     await hub?.close();
     for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
-    for (const out of [process.stdout, process.stderr]) out.removeListener("error", onPipe);
+    for (const out of [process.stdout, process.stderr]) out.removeListener("error", onOutputError);
     if (ok) fs.rmSync(workDir, { recursive: true, force: true });
-    else options.progress(`simulate: logs kept in ${workDir}`);
+    else say(`simulate: logs kept in ${workDir}`);
   }
 }
