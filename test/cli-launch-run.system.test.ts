@@ -17,13 +17,7 @@ const [serve0, serve1] = [base + 1000, base + 1001];
 const ports = { "--base-port": base, "--base-channel-port": base + 2000, "--dp-master-port": base + 4000 };
 // A local model: launch checks it instead of fetching it (model-fetch.system.test.ts runs the fetch).
 const flags = [
-  "-r",
-  "decode",
-  "-n",
-  "2",
-  "-d",
-  "2",
-  "-m",
+  ..."-r decode -n 2 -d 2 -m".split(" "),
   TEST_MODEL,
   ...Object.entries(ports).flatMap(([flag, port]) => [flag, String(port)]),
   "--log-dir",

@@ -26,6 +26,7 @@ import {
 import { shellQuote } from "../components/render/shellQuote";
 import { HOST_STATE_DIR, PREFIX, sleep, TestHosts } from "./harness/testHosts";
 import { deploymentLeftovers, listenerPid } from "./harness/hostState";
+import { TEST_MODEL } from "./harness/testHostCluster";
 import { pulumiInstall } from "./helpers/pulumiInstall";
 import { REPO, runCli } from "./helpers/runCli";
 
@@ -38,7 +39,8 @@ const NODES = ["prefill-0", "prefill-1", "decode-0", "decode-1", "router"] as co
 const hostOf = (node: string) => `${PREFIX}${node}`;
 const STACK = "e2e";
 const PROJECT = (yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")) as { name: string }).name;
-const MODEL = "ibm-research/PowerMoE-3b";
+/** Test hosts have no hub: the nodes check the repository's tiny model on disk instead of fetching one. */
+const MODEL = TEST_MODEL;
 const ROUTER_PORT = 9192;
 /** Long enough for a stand-in DP group on 2 busy cores, short enough that a broken deployment fails fast. */
 const HEALTH_TIMEOUT_SECS = 90;
