@@ -182,6 +182,12 @@ const hostsInfraSchema = z.strictObject({
 });
 
 const POLICIES = ROUTER_POLICIES.join(", ");
+/**
+ * Seconds the router allows beyond the nodes' health timeout: it starts with the nodes, and vllm-router binds its port
+ * only once it has seen every worker healthy, so by default it waits as long as they may take to start, and a minute more.
+ */
+export const ROUTER_AFTER_WORKERS_SECS = 60;
+
 const routerSchema = z.strictObject({
   port: port.default(9192).describe("Port clients send requests to"),
   metricsPort: port.default(29000).describe("Port of the router's Prometheus metrics"),
@@ -195,7 +201,9 @@ const routerSchema = z.strictObject({
     .max(64, "must be at most 64 characters")
     .default("dedicated")
     .describe("Where the router runs: dedicated (a machine of its own) or a node such as prefill-0"),
-  workerStartupTimeoutSecs: int(1).default(600).describe("How long the router waits for every instance to answer at startup, in seconds"),
+  workerStartupTimeoutSecs: int(1)
+    .optional()
+    .describe("How long the router waits at startup for every instance to answer, in seconds; default: healthTimeoutSecs plus a minute"),
 });
 
 const portsSchema = z.strictObject({
@@ -278,7 +286,7 @@ export type AwsInfra = Omit<z.output<typeof awsInfraSchema>, "hpusPerNode" | "ef
 export type HostsInfra = z.output<typeof hostsInfraSchema>;
 export type HostEntry = z.output<typeof hostSchema>;
 export type Infra = AwsInfra | HostsInfra;
-export type RouterSettings = z.output<typeof routerSchema>;
+export type RouterSettings = Omit<z.output<typeof routerSchema>, "workerStartupTimeoutSecs"> & { readonly workerStartupTimeoutSecs: number };
 
 export interface Topology {
   readonly model: string;
@@ -584,7 +592,7 @@ function toTopology(v: z.output<typeof topologySchema>): Topology {
     hpusPerNode: infra?.hpusPerNode ?? UNKNOWN_MACHINE.hpus,
     prefill: mergeRole("prefill", v, v.prefill),
     decode: mergeRole("decode", v, v.decode),
-    router: v.router,
+    router: { ...v.router, workerStartupTimeoutSecs: v.router.workerStartupTimeoutSecs ?? v.healthTimeoutSecs + ROUTER_AFTER_WORKERS_SECS },
     verify: typeof v.verify === "boolean" ? { enabled: v.verify, requests: null } : { enabled: true, requests: v.verify.requests ?? null },
     infra,
   };

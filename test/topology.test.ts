@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { ConfigError, formatProblem } from "../components/problems";
-import { deployProblems, knownAddresses, parseTopology } from "../components/topology";
+import { deployProblems, knownAddresses, parseTopology, ROUTER_AFTER_WORKERS_SECS } from "../components/topology";
 import { rawTopologyFromConfig, SECRET_PLACEHOLDER, stackFileSecretProblems } from "../components/stackConfig";
 import { planCluster } from "../components/plan";
 
@@ -108,4 +108,14 @@ test("router.host, renamed router.bindAddress, is refused with its new name; bin
   assert.equal(t.router.bindAddress, "127.0.0.1");
   const argv = planCluster(t).router.argv;
   assert.equal(argv[argv.indexOf("--host") + 1], "127.0.0.1");
+});
+
+test("the router waits for its workers as long as they may take to start, unless the config says otherwise", () => {
+  const timeoutOf = (raw: object) => {
+    const argv = planCluster(parseTopology(raw)).router.argv;
+    return argv[argv.indexOf("--worker-startup-timeout-secs") + 1];
+  };
+  assert.equal(timeoutOf({}), String(1200 + ROUTER_AFTER_WORKERS_SECS), "the nodes' default health timeout, and a minute");
+  assert.equal(timeoutOf({ healthTimeoutSecs: 3000 }), String(3000 + ROUTER_AFTER_WORKERS_SECS));
+  assert.equal(timeoutOf({ healthTimeoutSecs: 3000, router: { workerStartupTimeoutSecs: 900 } }), "900");
 });

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEDICATED_ROUTER_NODE, ROUTER_SERVICE, ROUTER_UNIT } from "../names";
 import { ClusterPlan } from "../plan";
-import { VLLM_ROUTER_VERSION } from "../topology";
+import { ROUTER_AFTER_WORKERS_SECS, VLLM_ROUTER_VERSION } from "../topology";
 import { renderHostScript } from "./hostRuntime";
 import { shellQuote } from "./shellQuote";
 
@@ -12,12 +12,6 @@ const ROUTER_RUNTIME_PATH = readFileSync(join(__dirname, "host", "router-path.sh
 
 /** vllm-router binds its port only once every worker is healthy; /readiness then answers 200. */
 export const ROUTER_READY_PATH = "/readiness";
-
-/**
- * Seconds the router's wait allows beyond the nodes' health timeout: it starts with the nodes, and vllm-router binds its
- * port only once it has seen every worker healthy (it probes them every second while it starts).
- */
-export const ROUTER_AFTER_WORKERS_SECS = 60;
 
 /** Where a local client reaches a server bound to `host`: wildcard binds answer on loopback. */
 function localAddress(host: string): string {
@@ -45,6 +39,7 @@ export function renderRouterScript(p: ClusterPlan): string {
     stateDir: t.stateDir,
     logDir: t.logDir,
     hfTokenFile: null,
+    // It starts with the nodes: its wait outlasts theirs (vllm-router probes the workers every second while it starts).
     healthTimeoutSecs: t.healthTimeoutSecs + ROUTER_AFTER_WORKERS_SECS,
     ports: [r.port, t.router.metricsPort],
     services: [
