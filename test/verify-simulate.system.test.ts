@@ -34,6 +34,10 @@ function withEnv(node: string, env: Record<string, string>) {
   };
 }
 
+/** A short simulation with one node's instances given `env` (a fault): 4 requests, 60 s to come up. */
+const simulateWithEnv = (stack: string, node: string, env: Record<string, string>) =>
+  simulate({ stack, topology, requests: 4, timeoutSecs: 60, tamper: withEnv(node, env) });
+
 const verifyLines = (failures: readonly string[]) => failures.filter((f) => f.startsWith("verify: FAILED: "));
 
 test("a healthy cluster verifies, and every request's KV transfer is counted on the decode side", { timeout: 120_000 }, async () => {
@@ -44,13 +48,7 @@ test("a healthy cluster verifies, and every request's KV transfer is counted on 
 });
 
 test("a decode instance answering without pulling KV fails the verify step, naming it and the likely cause", { timeout: 120_000 }, async () => {
-  const result = await simulate({
-    stack: "verify-fallback",
-    topology,
-    requests: 4,
-    timeoutSecs: 60,
-    tamper: withEnv("decode-1", { VLLM_SIM_SKIP_KV_PULL: "1" }),
-  });
+  const result = await simulateWithEnv("verify-fallback", "decode-1", { VLLM_SIM_SKIP_KV_PULL: "1" });
   const lines = verifyLines(result.failures);
   assert.equal(lines.length, 1, result.failures.join("\n"));
   assert.match(
@@ -61,13 +59,7 @@ test("a decode instance answering without pulling KV fails the verify step, nami
 });
 
 test("a prefill instance advertising another side-channel host fails the verify step, naming the prefill node", { timeout: 120_000 }, async () => {
-  const result = await simulate({
-    stack: "verify-host",
-    topology,
-    requests: 4,
-    timeoutSecs: 60,
-    tamper: withEnv("prefill-1", { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.2" }),
-  });
+  const result = await simulateWithEnv("verify-host", "prefill-1", { VLLM_NIXL_SIDE_CHANNEL_HOST: "127.0.0.2" });
   const lines = verifyLines(result.failures);
   assert.deepEqual(lines, [
     "verify: FAILED: prefill-1 instance 0 advertises its NIXL side channel as 127.0.0.2:23308, not 127.0.0.1:23308 (its node's address): decode instances " +
